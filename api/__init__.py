@@ -1,0 +1,1 @@
+"""The HTTP API: thin routes over the use cases in domain.services."""

@@ -1,0 +1,43 @@
+"""The application factory: `create_app(settings)` builds the API around one set of providers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.auth import TokenCache
+from api.middleware import EdgeMiddleware
+from api.routes import admin, health, messages, tasks, users
+from providers.settings import Settings
+from providers.wiring import Providers, build_providers
+
+
+def create_app(settings: Settings, providers: Providers | None = None) -> FastAPI:
+    """With `providers` given (tests, benchmarks) the app uses them and leaves closing to the caller."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = providers is None
+        app.state.providers = providers or await build_providers(settings)
+        app.state.providers.ledger.start()
+        try:
+            yield
+        finally:
+            if own:
+                await app.state.providers.aclose()
+
+    app = FastAPI(
+        title="Errand",
+        version="0.1.0",
+        summary="Turns a person's message into a task that gets done, and tells them how it went.",
+        lifespan=lifespan,
+    )
+    app.state.token_cache = TokenCache(settings.auth_cache_seconds)
+    errors.install(app)
+    for module in (health, users, messages, tasks, admin):
+        app.include_router(module.router)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,112 @@
+"""Every seam between the core and the world, as Protocols that providers implement."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from domain.intents import ParsedIntent
+from domain.tasks import Lane, Task, TaskEvent, TaskStatus
+from domain.users import User
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IntentParser(Protocol):
+    name: str
+
+    async def parse(self, text: str, *, now: datetime, timezone: str) -> ParsedIntent: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """A task to insert; `publish_delay` is how long the outbox relay leaves it to the API."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    conversation_id: uuid.UUID
+    kind: str
+    lane: Lane
+    intent: str
+    slots: dict[str, Any]
+    input: dict[str, Any]
+    parser: str
+    max_attempts: int
+    idempotency_key: str | None
+    request_hash: str | None
+    publish_delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class Doorbell:
+    """A stream entry: ids only. The task row is the truth."""
+
+    task_id: uuid.UUID
+    lane: Lane
+    kind: str
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User, token_hash: bytes) -> None: ...
+
+    async def by_token_hash(self, token_hash: bytes) -> User | None: ...
+
+
+class TaskRepository(Protocol):
+    async def insert(self, task: NewTask) -> Task | None:
+        """Insert the task, its first event and its conversation in one statement.
+
+        Returns None when the conversation belongs to another user. Raises `Conflict` subclasses
+        via `IdempotencyReplay` when the idempotency key was used before.
+        """
+        ...
+
+    async def by_idempotency_key(self, user_id: uuid.UUID, key: str) -> tuple[Task, str | None] | None: ...
+
+    async def get(self, task_id: uuid.UUID, user_id: uuid.UUID | None) -> Task | None: ...
+
+    async def list(
+        self, user_id: uuid.UUID, status: TaskStatus | None, limit: int, before: uuid.UUID | None
+    ) -> list[Task]: ...
+
+    async def events(self, task_id: uuid.UUID) -> list[TaskEvent]: ...
+
+    async def mark_published(self, task_ids: Sequence[uuid.UUID]) -> None: ...
+
+    async def dead_letters(self, limit: int, before: uuid.UUID | None) -> list[Task]: ...
+
+    async def requeue_dead_letter(self, task_id: uuid.UUID, reason: str) -> Task | None:
+        """dead_lettered -> queued with attempts reset, or None if it is not dead-lettered."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One connection; statements outside `transaction()` each commit on their own (and are atomic)."""
+
+    users: UserRepository
+    tasks: TaskRepository
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+
+class TaskQueue(Protocol):
+    async def publish(self, doorbells: Sequence[Doorbell]) -> bool:
+        """Put the doorbells on their lanes' streams. False (never an exception) when the broker is
+        unreachable: the outbox relay publishes them later, so the caller goes on."""
+        ...
+
+
+class TaskUpdates(Protocol):
+    async def wait(self, task_id: uuid.UUID, timeout: float) -> None:
+        """Return when a change to the task is announced or `timeout` seconds pass (no error)."""
+        ...

@@ -1,0 +1,72 @@
+"""Skills: what a worker does for each kind of task. A skill declares its lane and retry policy."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from domain.intents import Intent
+from domain.ports import UnitOfWorkFactory
+from domain.tasks import Lane, Outcome, RetryPolicy, Task
+
+
+@dataclass(frozen=True, slots=True)
+class SkillContext:
+    """The ports a handler may use; grows as skills need the world (calendar, webhooks, …)."""
+
+    worker: str
+    """The consumer name of the worker running the task, for logs."""
+    uow: UnitOfWorkFactory
+    """Database effects go through here, keyed by the task id so that a re-run cannot repeat them."""
+
+
+Handler = Callable[[Task, SkillContext], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Skill:
+    name: str
+    lane: Lane
+    handler: Handler
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_seconds: float = 30.0
+    """A handler still running after this is cancelled and counts as a transient failure."""
+
+
+class SkillRegistry:
+    """The `{kind: skill}` table the worker dispatches through, and intents' routing to skills."""
+
+    def __init__(self, skills: Iterable[Skill] = (), routes: dict[str, str] | None = None) -> None:
+        self._skills: dict[str, Skill] = {}
+        self._routes: dict[str, str] = dict(routes or {})
+        for skill in skills:
+            self.add(skill)
+
+    def add(self, skill: Skill) -> None:
+        self._skills[skill.name] = skill
+
+    def route(self, intent: str, skill_name: str) -> None:
+        self._routes[intent] = skill_name
+
+    def get(self, name: str) -> Skill | None:
+        return self._skills.get(name)
+
+    def for_intent(self, intent: str) -> Skill:
+        """The skill that serves an intent; intents with no skill yet go to `answer`, which says so."""
+        return self._skills[self._routes.get(intent, "answer")]
+
+    def lanes(self) -> set[Lane]:
+        return {skill.lane for skill in self._skills.values()}
+
+    def lease_seconds(self, name: str) -> float:
+        skill = self._skills.get(name)
+        return (skill.timeout_seconds if skill else 30.0) + 15.0
+
+
+def default_registry() -> SkillRegistry:
+    from domain.skills.answer import ANSWER
+    from domain.skills.noop import NOOP
+
+    return SkillRegistry(
+        [ANSWER, NOOP], routes={Intent.NONE: ANSWER.name, Intent.ASK_QUESTION: ANSWER.name}
+    )

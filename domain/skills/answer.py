@@ -1,0 +1,43 @@
+"""Replies to messages that need no action: small talk, and questions until the knowledge base lands.
+
+Replies are short and plain and never blame the person.
+"""
+
+from __future__ import annotations
+
+import re
+
+from domain.intents import Intent
+from domain.skills import Skill, SkillContext
+from domain.tasks import Lane, Outcome, RetryPolicy, Task
+
+_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b", re.IGNORECASE)
+_THANKS = re.compile(r"\b(thanks|thank you)\b", re.IGNORECASE)
+
+
+def small_talk_reply(text: str) -> str:
+    if _GREETING.search(text):
+        return "Hello! How can I help you today?"
+    if _THANKS.search(text):
+        return "You're welcome."
+    return "I'm here. I can't do that yet, but you can ask me again any time."
+
+
+async def answer(task: Task, ctx: SkillContext) -> Outcome:
+    text = str(task.input.get("text", ""))
+    if task.intent == Intent.ASK_QUESTION:
+        reply = "I don't know the answer to that yet."
+    elif task.intent == Intent.NONE:
+        reply = small_talk_reply(text)
+    else:
+        reply = "I can't do that yet."
+    return Outcome.succeeded(reply=reply, result={"kind": "reply"})
+
+
+ANSWER = Skill(
+    name="answer",
+    lane=Lane.ANSWER,
+    handler=answer,
+    retry=RetryPolicy(max_attempts=3, base_seconds=0.5, cap_seconds=10.0),
+    timeout_seconds=20.0,
+)

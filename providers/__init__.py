@@ -1,0 +1,1 @@
+"""Adapters to the world (PostgreSQL, Redis, vendors) behind the Protocols in domain.ports."""

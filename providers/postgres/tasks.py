@@ -1,0 +1,130 @@
+"""The task repository: the API's and the operators' view of tasks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from domain.ports import NewTask
+from domain.tasks import Task, TaskEvent, TaskStatus
+from providers.postgres.rows import TASK_COLUMNS, event_from_row, task_from_row
+
+# One statement, so one round trip and atomic without BEGIN/COMMIT: the conversation (created, or
+# touched if it is the caller's), the task row that is also the outbox entry, and its first event.
+_INSERT = f"""
+WITH conv AS (
+    INSERT INTO conversations AS c (id, user_id) VALUES ($3, $2)
+    ON CONFLICT (id) DO UPDATE SET updated_at = now() WHERE c.user_id = $2
+    RETURNING c.id
+), t AS (
+    INSERT INTO tasks (id, user_id, conversation_id, kind, lane, intent, slots, input, parser, status,
+                       max_attempts, publish_after, idempotency_key, request_hash)
+    SELECT $1, $2, conv.id, $4, $5, $6, $7, $8, $9, 'queued', $10,
+           now() + make_interval(secs => $11), $12, $13
+    FROM conv
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING {TASK_COLUMNS}
+), e AS (
+    INSERT INTO task_events (task_id, from_status, to_status, reason) SELECT id, NULL, 'queued', 'accepted' FROM t
+)
+SELECT {TASK_COLUMNS} FROM t
+"""
+
+
+class PostgresTaskRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def insert(self, task: NewTask) -> Task | None:
+        row = await self._conn.fetchrow(
+            _INSERT,
+            task.id,
+            task.user_id,
+            task.conversation_id,
+            task.kind,
+            task.lane.value,
+            task.intent,
+            task.slots,
+            task.input,
+            task.parser,
+            task.max_attempts,
+            task.publish_delay,
+            task.idempotency_key,
+            task.request_hash,
+        )
+        return task_from_row(row) if row else None
+
+    async def by_idempotency_key(self, user_id: uuid.UUID, key: str) -> tuple[Task, str | None] | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {TASK_COLUMNS}, request_hash FROM tasks WHERE user_id = $1 AND idempotency_key = $2",
+            user_id,
+            key,
+        )
+        return (task_from_row(row), row["request_hash"]) if row else None
+
+    async def get(self, task_id: uuid.UUID, user_id: uuid.UUID | None) -> Task | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)",
+            task_id,
+            user_id,
+        )
+        return task_from_row(row) if row else None
+
+    async def list(
+        self, user_id: uuid.UUID, status: TaskStatus | None, limit: int, before: uuid.UUID | None
+    ) -> list[Task]:
+        rows = await self._conn.fetch(
+            f"""SELECT {TASK_COLUMNS} FROM tasks
+                WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id < $3)
+                ORDER BY id DESC LIMIT $4""",
+            user_id,
+            status.value if status else None,
+            before,
+            limit,
+        )
+        return [task_from_row(r) for r in rows]
+
+    async def events(self, task_id: uuid.UUID) -> list[TaskEvent]:
+        rows = await self._conn.fetch(
+            "SELECT task_id, at, from_status, to_status, reason, attempt FROM task_events "
+            "WHERE task_id = $1 ORDER BY id",
+            task_id,
+        )
+        return [event_from_row(r) for r in rows]
+
+    async def mark_published(self, task_ids: Sequence[uuid.UUID]) -> None:
+        await self._conn.execute(
+            """UPDATE tasks SET published_at = now() WHERE id IN (
+                   SELECT id FROM tasks WHERE id = ANY($1::uuid[]) AND published_at IS NULL
+                   ORDER BY id FOR UPDATE)""",
+            list(task_ids),
+        )
+
+    async def dead_letters(self, limit: int, before: uuid.UUID | None) -> list[Task]:
+        rows = await self._conn.fetch(
+            f"""SELECT {TASK_COLUMNS} FROM tasks WHERE status = 'dead_lettered'
+                AND ($1::uuid IS NULL OR id < $1) ORDER BY id DESC LIMIT $2""",
+            before,
+            limit,
+        )
+        return [task_from_row(r) for r in rows]
+
+    async def requeue_dead_letter(self, task_id: uuid.UUID, reason: str) -> Task | None:
+        row = await self._conn.fetchrow(
+            f"""WITH t AS (
+                    UPDATE tasks SET status = 'queued', attempts = 0, error = NULL, not_before = now(),
+                           publish_after = now() + interval '2 seconds', published_at = NULL,
+                           updated_at = now()
+                    WHERE id = $1 AND status = 'dead_lettered'
+                    RETURNING {TASK_COLUMNS}
+                ), e AS (
+                    INSERT INTO task_events (task_id, from_status, to_status, reason)
+                    SELECT id, 'dead_lettered', 'queued', $2 FROM t
+                )
+                SELECT {TASK_COLUMNS} FROM t""",
+            task_id,
+            reason,
+        )
+        return task_from_row(row) if row else None

@@ -1,0 +1,52 @@
+"""The one settings object. Its defaults mean "embedded, on this laptop"; env vars (ERRAND_*) override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ERRAND_", env_nested_delimiter="__", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "errand"
+    """Namespace of every Redis key, so several deployments (or tests) can share one server."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: SecretStr | None = None
+    data_dir: Path = Path(".data")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    db_pool_min: int = 2
+    db_pool_max: int = 20
+    redis_timeout_seconds: float = 1.0
+    """Socket timeout of Redis commands on the request path: a down broker must not hold requests."""
+
+    max_body_bytes: int = 64 * 1024
+    max_text_chars: int = 4000
+    auth_cache_seconds: float = 30.0
+
+    publish_grace_seconds: float = 2.0
+    """How long the outbox relay leaves a fresh task to the API's own publish before doing it."""
+    relay_interval_seconds: float = 0.25
+    relay_batch: int = 500
+
+    worker_concurrency: int = Field(default=16, ge=1, le=1024)
+    worker_batch: int = Field(default=256, ge=1, le=4096)
+    worker_block_ms: int = 1000
+    visibility_timeout_seconds: float = 60.0
+    """Idle time after which a dead worker's stream entries are reclaimed by another (XAUTOCLAIM)."""
+    reclaim_interval_seconds: float = 5.0
+    lease_grace_seconds: float = 5.0
+    """How long after a lease expires the scheduler republishes a task its worker never finished."""
+    shutdown_grace_seconds: float = 20.0
+    extra_skills: list[str] = Field(default_factory=list)
+    """Modules with a `register(registry)` function that adds skills (plugins, tests)."""
+
+    def sqlalchemy_url(self) -> str:
+        return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]

@@ -1,0 +1,1 @@
+"""The worker fleet: consume lane streams, dispatch to skills, record outcomes, ack."""

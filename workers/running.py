@@ -1,0 +1,34 @@
+"""Running one task: the handler under its timeout, exceptions turned into outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from domain.errors import PermanentError
+from domain.skills import Skill, SkillContext
+from domain.tasks import Outcome, RetryPolicy, Task, decide_failure
+
+log = logging.getLogger(__name__)
+
+
+async def run_task(task: Task, skill: Skill | None, ctx: SkillContext, max_attempts: int) -> Outcome:
+    """Never raises (but for cancellation): a failure becomes a retry or a dead letter."""
+    if skill is None:
+        error = PermanentError(f"no skill named {task.kind!r} runs on this worker")
+        return decide_failure(error, transient=False, attempt=task.attempts, policy=RetryPolicy())
+    policy = skill.retry if skill.retry.max_attempts == max_attempts else _with_attempts(skill.retry, max_attempts)
+    try:
+        async with asyncio.timeout(skill.timeout_seconds):
+            return await skill.handler(task, ctx)
+    except PermanentError as exc:
+        return decide_failure(exc, transient=False, attempt=task.attempts, policy=policy)
+    except Exception as exc:  # noqa: BLE001 - any other failure of a skill is worth a retry
+        if not isinstance(exc, TimeoutError):
+            log.warning("skill raised", exc_info=True, extra={"kind": task.kind, "attempt": task.attempts})
+        return decide_failure(exc, transient=True, attempt=task.attempts, policy=policy)
+
+
+def _with_attempts(policy: RetryPolicy, max_attempts: int) -> RetryPolicy:
+    """The task row's max_attempts wins: it was fixed when the task was accepted."""
+    return RetryPolicy(max_attempts, policy.base_seconds, policy.cap_seconds, policy.jitter)

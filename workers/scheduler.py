@@ -1,0 +1,81 @@
+"""`python -m workers.scheduler`: the outbox relay and lease recovery. It only enqueues.
+
+It publishes committed tasks that never reached their stream (the API's publish failed, a retry
+fell due, a worker gave a task back) and takes back tasks whose worker died. Every query claims
+rows with FOR UPDATE SKIP LOCKED, so running two schedulers is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from providers.logs import configure_logging
+from providers.postgres.relay import PostgresRelayStore
+from providers.redis_streams import RedisStreams
+from providers.settings import Settings
+from providers.wiring import build_providers
+
+log = logging.getLogger("workers.scheduler")
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, *, relay: PostgresRelayStore, streams: RedisStreams) -> None:
+        self._settings = settings
+        self._relay = relay
+        self._streams = streams
+        self._last_recovery = 0.0
+
+    async def tick(self) -> int:
+        """One pass: recover lost leases (every reclaim interval), then publish all that is due."""
+        s = self._settings
+        if time.monotonic() - self._last_recovery >= s.reclaim_interval_seconds:
+            self._last_recovery = time.monotonic()
+            recovered = await self._relay.recover_lost_leases(s.lease_grace_seconds, s.relay_batch)
+            if recovered:
+                log.warning("took back tasks from lost workers", extra={"count": len(recovered)})
+        published = 0
+        while True:
+            count = await self._relay.publish_due(s.relay_batch, self._streams.publish)
+            published += count
+            if count < s.relay_batch:
+                return published
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                published = await self.tick()
+                if published:
+                    log.info("relayed tasks", extra={"count": published})
+            except Exception as exc:  # noqa: BLE001 - a database blip must not stop the relay
+                log.warning("scheduler pass failed", extra={"error": repr(exc)})
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.relay_interval_seconds):
+                    await stop.wait()
+
+
+async def serve(settings: Settings) -> None:
+    providers = await build_providers(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("scheduler started")
+    try:
+        await Scheduler(settings, relay=providers.relay, streams=providers.streams).run(stop)
+    finally:
+        await providers.aclose()
+        log.info("scheduler stopped")
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
