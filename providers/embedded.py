@@ -14,6 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 
 def free_port() -> int:
@@ -121,6 +122,7 @@ class EmbeddedRedis:
     port: int = field(default_factory=free_port)
     persist: bool = True
     _proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -130,8 +132,8 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir)]
         args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else ["--save", "", "--appendonly", "no"]
-        log = open(self.data_dir / "redis.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-        self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._log = open(self.data_dir / "redis.log", "ab")  # noqa: SIM115 - closed in stop()/kill()
+        self._proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         _wait_for_port(self.port, 15, self._proc)
         return self
 
@@ -140,6 +142,7 @@ class EmbeddedRedis:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait(10)
+        self._close_log()
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -148,3 +151,9 @@ class EmbeddedRedis:
                 self._proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     """How long the outbox relay leaves a fresh task to the API's own publish before doing it."""
     relay_interval_seconds: float = 0.25
     relay_batch: int = 500
+    republish_after_seconds: float = 300.0
+    """A task still queued this long after publication is published again: a safety net for a
+    broker that lost its data (a failover, a restart without persistence). Duplicates are harmless."""
 
     worker_concurrency: int = Field(default=16, ge=1, le=1024)
     worker_batch: int = Field(default=256, ge=1, le=4096)
@@ -42,6 +45,8 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: float = 60.0
     """Idle time after which a dead worker's stream entries are reclaimed by another (XAUTOCLAIM)."""
     reclaim_interval_seconds: float = 5.0
+    lease_margin_seconds: float = 15.0
+    """A claim's lease is the skill's timeout plus this; after it, another worker may take over."""
     lease_grace_seconds: float = 5.0
     """How long after a lease expires the scheduler republishes a task its worker never finished."""
     shutdown_grace_seconds: float = 20.0

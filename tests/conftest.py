@@ -95,6 +95,7 @@ def make_settings(services: Services, **overrides: object) -> Settings:
         "visibility_timeout_seconds": 1.0,
         "reclaim_interval_seconds": 0.2,
         "lease_grace_seconds": 0.2,
+        "lease_margin_seconds": 0.5,
         "shutdown_grace_seconds": 5.0,
         "worker_block_ms": 200,
         "db_pool_min": 1,
@@ -168,6 +169,7 @@ async def running_worker(
         visibility_ms=int(s.visibility_timeout_seconds * 1000),
         reclaim_interval=s.reclaim_interval_seconds,
         shutdown_grace=s.shutdown_grace_seconds,
+        lease_margin=s.lease_margin_seconds,
     )
     worker = Worker(config, streams=providers.streams, runs=providers.runs, registry=providers.registry,
                     uow=providers.uow)

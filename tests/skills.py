@@ -52,7 +52,7 @@ async def refuse(task: Task, ctx: SkillContext) -> Outcome:
 
 
 def register(registry: SkillRegistry) -> None:
-    registry.add(Skill("probe", Lane.BOOKING, probe, RetryPolicy(max_attempts=5, base_seconds=0.1), 30.0))
+    registry.add(Skill("probe", Lane.BOOKING, probe, RetryPolicy(max_attempts=5, base_seconds=0.1), 4.0))
     registry.add(
         Skill("flaky", Lane.NOTIFY, flaky, RetryPolicy(max_attempts=4, base_seconds=0.2, jitter=0.0), 5.0)
     )

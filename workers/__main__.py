@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         visibility_ms=int(settings.visibility_timeout_seconds * 1000),
         reclaim_interval=settings.reclaim_interval_seconds,
         shutdown_grace=settings.shutdown_grace_seconds,
+        lease_margin=settings.lease_margin_seconds,
     )
     try:
         import uvloop

@@ -30,14 +30,18 @@ class Scheduler:
         self._last_recovery = 0.0
 
     async def tick(self) -> int:
-        """One pass: recover lost leases (every reclaim interval), then publish all that is due."""
+        """One pass: every reclaim interval, recover lost leases and republish stale entries; then
+        publish all that is due."""
         s = self._settings
+        published = 0
         if time.monotonic() - self._last_recovery >= s.reclaim_interval_seconds:
             self._last_recovery = time.monotonic()
             recovered = await self._relay.recover_lost_leases(s.lease_grace_seconds, s.relay_batch)
             if recovered:
                 log.warning("took back tasks from lost workers", extra={"count": len(recovered)})
-        published = 0
+            published = await self._relay.publish_due(
+                s.relay_batch, self._streams.publish, stale_after=s.republish_after_seconds
+            )
         while True:
             count = await self._relay.publish_due(s.relay_batch, self._streams.publish)
             published += count

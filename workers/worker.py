@@ -45,6 +45,7 @@ class WorkerConfig:
     visibility_ms: int = 60_000
     reclaim_interval: float = 5.0
     shutdown_grace: float = 20.0
+    lease_margin: float = 15.0
 
 
 @dataclass(slots=True)
@@ -141,7 +142,7 @@ class Worker:
             claimed = await self._runs.claim(
                 [e.task_id for e in wanted if e.task_id],
                 self.cfg.consumer,
-                [self._registry.lease_seconds(e.kind) for e in wanted],
+                [self._registry.lease_seconds(e.kind, self.cfg.lease_margin) for e in wanted],
             )
         except Exception as exc:  # noqa: BLE001 - database down or restarting: try again later
             log.warning("claim failed; entries stay pending", extra={"error": repr(exc)})

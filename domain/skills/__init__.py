@@ -58,9 +58,10 @@ class SkillRegistry:
     def lanes(self) -> set[Lane]:
         return {skill.lane for skill in self._skills.values()}
 
-    def lease_seconds(self, name: str) -> float:
+    def lease_seconds(self, name: str, margin: float) -> float:
+        """How long a claim holds a task: the skill's timeout plus a margin for recording it."""
         skill = self._skills.get(name)
-        return (skill.timeout_seconds if skill else 30.0) + 15.0
+        return (skill.timeout_seconds if skill else 30.0) + margin
 
 
 def default_registry() -> SkillRegistry:

@@ -68,6 +68,8 @@ def upgrade() -> None:
         CREATE INDEX tasks_user_page ON tasks (user_id, id DESC);
         -- The outbox: what the relay must still publish, by when.
         CREATE INDEX tasks_unpublished ON tasks (publish_after) WHERE published_at IS NULL;
+        -- Queued long after publication: republished in case the broker lost the entry.
+        CREATE INDEX tasks_queued_published ON tasks (published_at) WHERE status = 'queued';
         -- Leases to recover when a worker died holding a task.
         CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'running';
         CREATE INDEX tasks_dead_letters ON tasks (id DESC) WHERE status = 'dead_lettered';

@@ -20,6 +20,14 @@ ORDER BY publish_after LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
 
+# Queued long after publication: the broker may have lost the entry (restart without persistence).
+_STALE = """
+SELECT id, lane, kind FROM tasks
+WHERE status = 'queued' AND published_at < now() - make_interval(secs => $2)
+ORDER BY published_at LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
 # A worker that died holding a task leaves it `running` with a lease in the past. Such a task is
 # put back as `retrying` (the lost run counted as an attempt), or dead-lettered when attempts are
 # used up, so a task that kills its workers cannot loop for ever.
@@ -53,7 +61,7 @@ class PostgresRelayStore:
         self._pool = pool
 
     async def publish_due(
-        self, limit: int, publish: Callable[[Sequence[Doorbell]], Awaitable[bool]]
+        self, limit: int, publish: Callable[[Sequence[Doorbell]], Awaitable[bool]], stale_after: float | None = None
     ) -> int:
         """Publish up to `limit` due, unpublished tasks; marks them only if `publish` succeeded.
 
@@ -62,7 +70,7 @@ class PostgresRelayStore:
         the worker's claim lets a task run once).
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_DUE, limit)
+            rows = await (conn.fetch(_DUE, limit) if stale_after is None else conn.fetch(_STALE, limit, stale_after))
             if not rows:
                 return 0
             bells = [Doorbell(r["id"], Lane(r["lane"]), r["kind"]) for r in rows]
