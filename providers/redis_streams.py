@@ -80,7 +80,9 @@ def _entries(lane: Lane, raw: Iterable[Any]) -> list[Entry]:
 class RedisStreams:
     """The task queue (API, scheduler) and the consumer side (workers) of the lane streams."""
 
-    def __init__(self, client: aioredis.Redis, keys: StreamKeys, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self, client: aioredis.Redis, keys: StreamKeys, breaker: CircuitBreaker | None = None
+    ) -> None:
         self._redis = client
         self.keys = keys
         self._breaker = breaker or CircuitBreaker("redis-publish", failure_threshold=3, reset_seconds=2.0)
@@ -97,6 +99,12 @@ class RedisStreams:
         return True
 
     async def _xadd(self, doorbells: Sequence[Doorbell]) -> None:
+        if len(doorbells) == 1:  # the API's case: a pipeline object costs more than it saves
+            bell = doorbells[0]
+            await self._redis.xadd(
+                self.keys.stream(bell.lane), {"task_id": str(bell.task_id), "kind": bell.kind}
+            )
+            return
         async with self._redis.pipeline(transaction=False) as pipe:
             for bell in doorbells:
                 pipe.xadd(self.keys.stream(bell.lane), {"task_id": str(bell.task_id), "kind": bell.kind})
@@ -111,12 +119,17 @@ class RedisStreams:
                     raise
 
     async def read(
-        self, lanes: Sequence[Lane], consumer: str, count: int, block_ms: int | None, own_pending: bool = False
+        self,
+        lanes: Sequence[Lane],
+        consumer: str,
+        count: int,
+        block_ms: int | None,
+        own_pending: bool = False,
     ) -> list[Entry]:
         """New entries (`>`), or with `own_pending` the entries this consumer holds unacked (`0`)."""
         start = "0" if own_pending else ">"
         streams = {self.keys.stream(lane): start for lane in lanes}
-        reply = await self._redis.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)
+        reply: Any = await self._redis.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)  # type: ignore[arg-type]
         by_key = {self.keys.stream(lane): lane for lane in lanes}
         out: list[Entry] = []
         for key, raw in reply or []:
@@ -147,7 +160,12 @@ class RedisStreams:
                     pipe.xack(self.keys.stream(lane), GROUP, *ids)
                     pipe.xdel(self.keys.stream(lane), *ids)
             for dl in dead_letters:
-                fields = {"task_id": str(dl.task_id), "lane": dl.lane.value, "kind": dl.kind, "error": dl.error}
+                fields = {
+                    "task_id": str(dl.task_id),
+                    "lane": dl.lane.value,
+                    "kind": dl.kind,
+                    "error": dl.error,
+                }
                 pipe.xadd(self.keys.dlq, fields)  # type: ignore[arg-type]
             if changed:
                 pipe.publish(self.keys.updates, ",".join(str(t) for t in changed))
@@ -160,11 +178,8 @@ class RedisStreams:
     async def discard(self, task_id: uuid.UUID) -> None:
         """Remove a task's entries from the DLQ stream (after a replay)."""
         wanted = str(task_id).encode()
-        doomed = [
-            entry_id
-            for entry_id, fields in await self._redis.xrange(self.keys.dlq)
-            if fields.get(b"task_id") == wanted
-        ]
+        entries: Any = await self._redis.xrange(self.keys.dlq)
+        doomed = [entry_id for entry_id, fields in entries if fields.get(b"task_id") == wanted]
         if doomed:
             await self._redis.xdel(self.keys.dlq, *doomed)
 

@@ -7,7 +7,6 @@ a waiter re-reads the task from PostgreSQL, and times out into a re-read if one 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections import defaultdict

@@ -31,13 +31,12 @@ class Settings(BaseSettings):
     max_text_chars: int = 4000
     auth_cache_seconds: float = 30.0
 
-    publish_grace_seconds: float = 2.0
-    """How long the outbox relay leaves a fresh task to the API's own publish before doing it."""
     relay_interval_seconds: float = 0.25
     relay_batch: int = 500
-    republish_after_seconds: float = 300.0
-    """A task still queued this long after publication is published again: a safety net for a
-    broker that lost its data (a failover, a restart without persistence). Duplicates are harmless."""
+    republish_after_seconds: float = 60.0
+    """A task still queued this long after it was (presumed) published is published again: the net
+    under an API that died between commit and XADD, and under a broker that lost its data (a
+    failover, a restart without persistence). Duplicate entries are harmless."""
 
     worker_concurrency: int = Field(default=16, ge=1, le=1024)
     worker_batch: int = Field(default=256, ge=1, le=4096)

@@ -12,7 +12,6 @@ from domain.placeholder_parser import PlaceholderParser
 from domain.ports import Clock, IntentParser
 from domain.skills import SkillRegistry, default_registry
 from providers.clock import SystemClock
-from providers.postgres.ledger import BatchedPublishLedger
 from providers.postgres.pool import create_pool
 from providers.postgres.relay import PostgresRelayStore
 from providers.postgres.runs import PostgresTaskRuns
@@ -30,7 +29,6 @@ class Providers:
     uow: PostgresUnitOfWorkFactory
     streams: RedisStreams
     updates: RedisTaskUpdates
-    ledger: BatchedPublishLedger
     runs: PostgresTaskRuns
     relay: PostgresRelayStore
     parser: IntentParser
@@ -39,7 +37,6 @@ class Providers:
 
     async def aclose(self) -> None:
         await self.updates.aclose()
-        await self.ledger.aclose()
         await self.redis.aclose()
         await self.pool.close()
 
@@ -63,7 +60,9 @@ def redis_client(settings: Settings) -> aioredis.Redis:
 
 
 async def build_providers(settings: Settings) -> Providers:
-    pool = await create_pool(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    pool = await create_pool(
+        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
     client = redis_client(settings)
     keys = StreamKeys(settings.redis_prefix)
     return Providers(
@@ -73,7 +72,6 @@ async def build_providers(settings: Settings) -> Providers:
         uow=PostgresUnitOfWorkFactory(pool),
         streams=RedisStreams(client, keys),
         updates=RedisTaskUpdates(client, keys.updates),
-        ledger=BatchedPublishLedger(pool),
         runs=PostgresTaskRuns(pool),
         relay=PostgresRelayStore(pool),
         parser=PlaceholderParser(),

@@ -90,7 +90,6 @@ def make_settings(services: Services, **overrides: object) -> Settings:
         "redis_prefix": f"errand-test-{uuid.uuid4().hex[:10]}",
         "admin_token": ADMIN_TOKEN,
         "log_json": False,
-        "publish_grace_seconds": 0.5,
         "relay_interval_seconds": 0.05,
         "visibility_timeout_seconds": 1.0,
         "reclaim_interval_seconds": 0.2,
@@ -171,8 +170,9 @@ async def running_worker(
         shutdown_grace=s.shutdown_grace_seconds,
         lease_margin=s.lease_margin_seconds,
     )
-    worker = Worker(config, streams=providers.streams, runs=providers.runs, registry=providers.registry,
-                    uow=providers.uow)
+    worker = Worker(
+        config, streams=providers.streams, runs=providers.runs, registry=providers.registry, uow=providers.uow
+    )
     stop = asyncio.Event()
     job = asyncio.create_task(worker.run(stop))
     try:

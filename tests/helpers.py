@@ -27,14 +27,28 @@ async def ensure_probe_tables(providers: Providers) -> None:
 
 
 async def enqueue(
-    providers: Providers, user_id: uuid.UUID, kind: str, payload: dict[str, Any] | None = None, publish: bool = True
+    providers: Providers,
+    user_id: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    publish: bool = True,
 ) -> uuid.UUID:
     skill = providers.registry.get(kind)
     assert skill is not None
     new = NewTask(
-        id=uuid7(), user_id=user_id, conversation_id=uuid7(), kind=kind, lane=skill.lane, intent="none",
-        slots={}, input=payload or {}, parser="test", max_attempts=skill.retry.max_attempts,
-        idempotency_key=None, request_hash=None, publish_delay=providers.settings.publish_grace_seconds,
+        id=uuid7(),
+        user_id=user_id,
+        conversation_id=uuid7(),
+        kind=kind,
+        lane=skill.lane,
+        intent="none",
+        slots={},
+        input=payload or {},
+        parser="test",
+        max_attempts=skill.retry.max_attempts,
+        idempotency_key=None,
+        request_hash=None,
+        presumed_published=publish,
     )
     async with providers.uow() as uow:
         task = await uow.tasks.insert(new)
@@ -52,7 +66,9 @@ async def get(providers: Providers, task_id: uuid.UUID) -> Task:
 
 
 async def wait_for_status(
-    providers: Providers, task_id: uuid.UUID, statuses: set[TaskStatus] | frozenset[TaskStatus] = TERMINAL,
+    providers: Providers,
+    task_id: uuid.UUID,
+    statuses: set[TaskStatus] | frozenset[TaskStatus] = TERMINAL,
     timeout: float = 20.0,
 ) -> Task:
     deadline = time.monotonic() + timeout

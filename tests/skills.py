@@ -30,7 +30,9 @@ async def probe(task: Task, ctx: SkillContext) -> Outcome:
     """Record the run, wait `sleep` seconds, then do the effect once (keyed by the task id)."""
     await _conn_execute(ctx, "INSERT INTO probe_runs (task_id, worker) VALUES ($1, $2)", task.id, ctx.worker)
     await asyncio.sleep(float(task.input.get("sleep", 0)))
-    await _conn_execute(ctx, "INSERT INTO probe_effects (task_id) VALUES ($1) ON CONFLICT DO NOTHING", task.id)
+    await _conn_execute(
+        ctx, "INSERT INTO probe_effects (task_id) VALUES ($1) ON CONFLICT DO NOTHING", task.id
+    )
     return Outcome.succeeded(reply="done", result={"worker": ctx.worker})
 
 
@@ -43,7 +45,9 @@ async def flaky(task: Task, ctx: SkillContext) -> Outcome:
         )
     if failing:
         raise ConnectionError("the provider is down")
-    await _conn_execute(ctx, "INSERT INTO probe_effects (task_id) VALUES ($1) ON CONFLICT DO NOTHING", task.id)
+    await _conn_execute(
+        ctx, "INSERT INTO probe_effects (task_id) VALUES ($1) ON CONFLICT DO NOTHING", task.id
+    )
     return Outcome.succeeded(reply="fixed")
 
 

@@ -22,11 +22,17 @@ log = logging.getLogger("workers")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
-    parser.add_argument("--lanes", default=",".join(lane.value for lane in Lane),
-                        help="comma-separated lanes to consume (default: all)")
+    parser.add_argument(
+        "--lanes",
+        default=",".join(lane.value for lane in Lane),
+        help="comma-separated lanes to consume (default: all)",
+    )
     parser.add_argument("--concurrency", type=int, default=None, help="tasks in flight at once")
-    parser.add_argument("--consumer", default=None,
-                        help="consumer name; a stable one lets a restarted worker resume its own entries")
+    parser.add_argument(
+        "--consumer",
+        default=None,
+        help="consumer name; a stable one lets a restarted worker resume its own entries",
+    )
     parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port")
     return parser.parse_args(argv)
 
@@ -35,7 +41,9 @@ def lanes_from(text: str) -> list[Lane]:
     try:
         return [Lane(name.strip()) for name in text.split(",") if name.strip()]
     except ValueError as exc:
-        raise SystemExit(f"unknown lane in {text!r}; lanes are {', '.join(lane.value for lane in Lane)}") from exc
+        raise SystemExit(
+            f"unknown lane in {text!r}; lanes are {', '.join(lane.value for lane in Lane)}"
+        ) from exc
 
 
 async def serve(settings: Settings, config: WorkerConfig) -> None:
@@ -47,7 +55,9 @@ async def serve(settings: Settings, config: WorkerConfig) -> None:
     worker = Worker(
         config, streams=providers.streams, runs=providers.runs, registry=providers.registry, uow=providers.uow
     )
-    log.info("worker started", extra={"consumer": config.consumer, "lanes": [lane.value for lane in config.lanes]})
+    log.info(
+        "worker started", extra={"consumer": config.consumer, "lanes": [lane.value for lane in config.lanes]}
+    )
     try:
         await worker.run(stop)
     finally:

@@ -17,13 +17,15 @@ async def run_task(task: Task, skill: Skill | None, ctx: SkillContext, max_attem
     if skill is None:
         error = PermanentError(f"no skill named {task.kind!r} runs on this worker")
         return decide_failure(error, transient=False, attempt=task.attempts, policy=RetryPolicy())
-    policy = skill.retry if skill.retry.max_attempts == max_attempts else _with_attempts(skill.retry, max_attempts)
+    policy = (
+        skill.retry if skill.retry.max_attempts == max_attempts else _with_attempts(skill.retry, max_attempts)
+    )
     try:
         async with asyncio.timeout(skill.timeout_seconds):
             return await skill.handler(task, ctx)
     except PermanentError as exc:
         return decide_failure(exc, transient=False, attempt=task.attempts, policy=policy)
-    except Exception as exc:  # noqa: BLE001 - any other failure of a skill is worth a retry
+    except Exception as exc:
         if not isinstance(exc, TimeoutError):
             log.warning("skill raised", exc_info=True, extra={"kind": task.kind, "attempt": task.attempts})
         return decide_failure(exc, transient=True, attempt=task.attempts, policy=policy)

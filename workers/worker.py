@@ -29,8 +29,12 @@ from workers.running import run_task
 
 log = logging.getLogger(__name__)
 
-TASKS = Counter("errand_worker_tasks_total", "Task outcomes recorded by this worker", ["lane", "kind", "status"])
-RETRIES = Counter("errand_worker_retries_total", "Task runs that ended in a scheduled retry", ["lane", "kind"])
+TASKS = Counter(
+    "errand_worker_tasks_total", "Task outcomes recorded by this worker", ["lane", "kind", "status"]
+)
+RETRIES = Counter(
+    "errand_worker_retries_total", "Task runs that ended in a scheduled retry", ["lane", "kind"]
+)
 DURATION = Histogram("errand_worker_task_seconds", "Handler run time", ["lane", "kind"])
 INFRA_ERRORS = (RedisError, OSError, ConnectionError)
 
@@ -234,8 +238,13 @@ class Worker:
             log.info(
                 "task %s",
                 status.value,
-                extra={"task_id": str(task.id), "kind": task.kind, "attempt": task.attempts,
-                       "elapsed_ms": round(d.elapsed * 1000, 2), "reason": d.outcome.reason},
+                extra={
+                    "task_id": str(task.id),
+                    "kind": task.kind,
+                    "attempt": task.attempts,
+                    "elapsed_ms": round(d.elapsed * 1000, 2),
+                    "reason": d.outcome.reason,
+                },
             )
 
     async def _reclaim_loop(self, stop: asyncio.Event) -> None:
@@ -246,7 +255,9 @@ class Worker:
                 if stop.is_set() or free <= 0:
                     break
                 try:
-                    entries = await self._streams.reclaim(lane, self.cfg.consumer, self.cfg.visibility_ms, free)
+                    entries = await self._streams.reclaim(
+                        lane, self.cfg.consumer, self.cfg.visibility_ms, free
+                    )
                 except INFRA_ERRORS as exc:
                     log.warning("reclaim failed", extra={"error": repr(exc)})
                     continue

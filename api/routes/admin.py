@@ -33,7 +33,5 @@ async def read_dlq(
 async def replay(task_id: uuid.UUID, _: AdminDep, providers: ProvidersDep) -> TaskOut:
     """Queue a dead-lettered task again, with its attempts reset."""
     async with providers.uow() as uow:
-        task = await replay_dead_letter(
-            task_id, uow=uow, queue=providers.streams, dlq=providers.streams, ledger=providers.ledger
-        )
+        task = await replay_dead_letter(task_id, uow=uow, queue=providers.streams, dlq=providers.streams)
     return TaskOut.of(task)

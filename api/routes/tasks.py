@@ -67,5 +67,7 @@ async def read_tasks(
 ) -> TaskPage:
     """The caller's tasks, newest first."""
     async with providers.uow() as uow:
-        tasks, next_id = await list_tasks(user, status=status, limit=limit, cursor=decode_cursor(cursor), uow=uow)
+        tasks, next_id = await list_tasks(
+            user, status=status, limit=limit, cursor=decode_cursor(cursor), uow=uow
+        )
     return TaskPage(items=[TaskOut.of(t) for t in tasks], next_cursor=encode_cursor(next_id))

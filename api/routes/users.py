@@ -12,7 +12,9 @@ from domain.services import create_user
 router = APIRouter(tags=["users"])
 
 
-@router.post("/v1/users", status_code=201, response_model=UserCreated, responses=ERRORS, dependencies=[JsonOnly])
+@router.post(
+    "/v1/users", status_code=201, response_model=UserCreated, responses=ERRORS, dependencies=[JsonOnly]
+)
 async def post_user(_: AdminDep, providers: ProvidersDep, body: CreateUserIn | None = None) -> UserCreated:
     """Create a user. The token in the answer is shown once; store it in the app."""
     body = body or CreateUserIn()

@@ -68,6 +68,4 @@ def default_registry() -> SkillRegistry:
     from domain.skills.answer import ANSWER
     from domain.skills.noop import NOOP
 
-    return SkillRegistry(
-        [ANSWER, NOOP], routes={Intent.NONE: ANSWER.name, Intent.ASK_QUESTION: ANSWER.name}
-    )
+    return SkillRegistry([ANSWER, NOOP], routes={Intent.NONE: ANSWER.name, Intent.ASK_QUESTION: ANSWER.name})

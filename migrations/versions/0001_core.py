@@ -11,7 +11,9 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-STATUSES = "'queued','running','succeeded','retrying','dead_lettered','needs_input','awaiting_confirmation','cancelled'"
+_NAMES = ["queued", "running", "succeeded", "retrying", "dead_lettered", "needs_input"]
+_NAMES += ["awaiting_confirmation", "cancelled"]
+STATUSES = ", ".join(f"'{name}'" for name in _NAMES)
 
 
 def upgrade() -> None:

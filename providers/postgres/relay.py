@@ -61,7 +61,10 @@ class PostgresRelayStore:
         self._pool = pool
 
     async def publish_due(
-        self, limit: int, publish: Callable[[Sequence[Doorbell]], Awaitable[bool]], stale_after: float | None = None
+        self,
+        limit: int,
+        publish: Callable[[Sequence[Doorbell]], Awaitable[bool]],
+        stale_after: float | None = None,
     ) -> int:
         """Publish up to `limit` due, unpublished tasks; marks them only if `publish` succeeded.
 
@@ -70,7 +73,9 @@ class PostgresRelayStore:
         the worker's claim lets a task run once).
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await (conn.fetch(_DUE, limit) if stale_after is None else conn.fetch(_STALE, limit, stale_after))
+            rows = await (
+                conn.fetch(_DUE, limit) if stale_after is None else conn.fetch(_STALE, limit, stale_after)
+            )
             if not rows:
                 return 0
             bells = [Doorbell(r["id"], Lane(r["lane"]), r["kind"]) for r in rows]

@@ -80,7 +80,6 @@ SELECT id FROM r
 """
 
 
-
 @dataclass(frozen=True, slots=True)
 class ClaimedTask:
     task: Task
@@ -131,4 +130,3 @@ class PostgresTaskRuns:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(_RELEASE, list(task_ids), owner)
         return {r["id"] for r in rows}
-

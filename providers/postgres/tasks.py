@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 import asyncpg
 
@@ -20,14 +19,15 @@ WITH conv AS (
     RETURNING c.id
 ), t AS (
     INSERT INTO tasks (id, user_id, conversation_id, kind, lane, intent, slots, input, parser, status,
-                       max_attempts, publish_after, idempotency_key, request_hash)
+                       max_attempts, published_at, idempotency_key, request_hash)
     SELECT $1, $2, conv.id, $4, $5, $6, $7, $8, $9, 'queued', $10,
-           now() + make_interval(secs => $11), $12, $13
+           CASE WHEN $11 THEN now() END, $12, $13
     FROM conv
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING {TASK_COLUMNS}
 ), e AS (
-    INSERT INTO task_events (task_id, from_status, to_status, reason) SELECT id, NULL, 'queued', 'accepted' FROM t
+    INSERT INTO task_events (task_id, from_status, to_status, reason)
+    SELECT id, NULL, 'queued', 'accepted' FROM t
 )
 SELECT {TASK_COLUMNS} FROM t
 """
@@ -50,7 +50,7 @@ class PostgresTaskRepository:
             task.input,
             task.parser,
             task.max_attempts,
-            task.publish_delay,
+            task.presumed_published,
             task.idempotency_key,
             task.request_hash,
         )
@@ -72,7 +72,7 @@ class PostgresTaskRepository:
         )
         return task_from_row(row) if row else None
 
-    async def list(
+    async def page(
         self, user_id: uuid.UUID, status: TaskStatus | None, limit: int, before: uuid.UUID | None
     ) -> list[Task]:
         rows = await self._conn.fetch(
@@ -94,12 +94,10 @@ class PostgresTaskRepository:
         )
         return [event_from_row(r) for r in rows]
 
-    async def mark_published(self, task_ids: Sequence[uuid.UUID]) -> None:
+    async def mark_unpublished(self, task_id: uuid.UUID) -> None:
         await self._conn.execute(
-            """UPDATE tasks SET published_at = now() WHERE id IN (
-                   SELECT id FROM tasks WHERE id = ANY($1::uuid[]) AND published_at IS NULL
-                   ORDER BY id FOR UPDATE)""",
-            list(task_ids),
+            "UPDATE tasks SET published_at = NULL, publish_after = now() WHERE id = $1 AND status = 'queued'",
+            task_id,
         )
 
     async def dead_letters(self, limit: int, before: uuid.UUID | None) -> list[Task]:
@@ -115,7 +113,7 @@ class PostgresTaskRepository:
         row = await self._conn.fetchrow(
             f"""WITH t AS (
                     UPDATE tasks SET status = 'queued', attempts = 0, error = NULL, not_before = now(),
-                           publish_after = now() + interval '2 seconds', published_at = NULL,
+                           publish_after = now(), published_at = now(),
                            updated_at = now()
                     WHERE id = $1 AND status = 'dead_lettered'
                     RETURNING {TASK_COLUMNS}

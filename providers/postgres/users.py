@@ -21,5 +21,7 @@ class PostgresUserRepository:
         )
 
     async def by_token_hash(self, token_hash: bytes) -> User | None:
-        row = await self._conn.fetchrow("SELECT id, timezone, name FROM users WHERE token_hash = $1", token_hash)
+        row = await self._conn.fetchrow(
+            "SELECT id, timezone, name FROM users WHERE token_hash = $1", token_hash
+        )
         return User(id=row["id"], timezone=row["timezone"], name=row["name"]) if row else None

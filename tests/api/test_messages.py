@@ -9,7 +9,9 @@ import httpx
 from tests.conftest import new_user
 
 
-async def post(client: httpx.AsyncClient, auth: dict[str, str], body: object, **headers: str) -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient, auth: dict[str, str], body: object, **headers: str
+) -> httpx.Response:
     return await client.post("/v1/messages", json=body, headers={**auth, **headers})
 
 
@@ -21,8 +23,19 @@ async def test_message_is_accepted_as_a_queued_task(client: httpx.AsyncClient, a
     assert body["status"] == "queued" and body["intent"] == "none"
     task = (await client.get(body["status_url"], headers=auth)).json()
     assert task["id"] == body["task_id"] and task["conversation_id"] == body["conversation_id"]
-    assert set(task) == {"id", "conversation_id", "intent", "slots", "status", "reply", "result", "error",
-                         "attempts", "created_at", "updated_at"}
+    assert set(task) == {
+        "id",
+        "conversation_id",
+        "intent",
+        "slots",
+        "status",
+        "reply",
+        "result",
+        "error",
+        "attempts",
+        "created_at",
+        "updated_at",
+    }
     events = (await client.get(f"{body['status_url']}/events", headers=auth)).json()
     assert [(e["from_status"], e["to_status"], e["reason"]) for e in events] == [(None, "queued", "accepted")]
 
@@ -82,7 +95,12 @@ async def test_list_pages_and_filters(client: httpx.AsyncClient, auth: dict[str,
 
 
 async def test_auth_is_required(client: httpx.AsyncClient) -> None:
-    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer"},
+    ):
         response = await client.post("/v1/messages", json={"text": "hi"}, headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["content-type"] == "application/problem+json"

@@ -41,7 +41,11 @@ def process(settings: Settings, *args: str, log: Path) -> Iterator[subprocess.Po
     """A `python -m ...` child; killed on exit if still running."""
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", *args], cwd=ROOT, env=process_env(settings), stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env=process_env(settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         yield proc

@@ -36,7 +36,9 @@ async def test_worker_killed_mid_task_the_task_completes_once(providers: Provide
     async def started() -> bool:
         return await count(providers, "SELECT count(*) FROM probe_runs WHERE task_id = $1", task_id) >= 1
 
-    with process(s, "workers", "--lanes", "booking", "--consumer", "doomed", log=tmp_path / "a.log") as doomed:
+    with process(
+        s, "workers", "--lanes", "booking", "--consumer", "doomed", log=tmp_path / "a.log"
+    ) as doomed:
         await _wait_until(started)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(10)
@@ -83,14 +85,23 @@ async def test_two_schedulers_and_killed_workers_lose_and_double_nothing(
         process(s, "workers", "--lanes", "booking", "--consumer", "steady", log=tmp_path / "w1.log"),
     ):
         for round_ in range(2):
-            with process(s, "workers", "--lanes", "booking", "--consumer", f"victim{round_}",
-                         log=tmp_path / f"v{round_}.log") as victim:
+            with process(
+                s,
+                "workers",
+                "--lanes",
+                "booking",
+                "--consumer",
+                f"victim{round_}",
+                log=tmp_path / f"v{round_}.log",
+            ) as victim:
                 await asyncio.sleep(1.0)
                 victim.send_signal(signal.SIGKILL)
                 victim.wait(10)
         for task_id in ids:
             await wait_for_status(providers, task_id, {TaskStatus.SUCCEEDED}, timeout=60)
-    effects = await count(providers, "SELECT count(*) FROM probe_effects WHERE task_id = ANY($1::uuid[])", ids)
+    effects = await count(
+        providers, "SELECT count(*) FROM probe_effects WHERE task_id = ANY($1::uuid[])", ids
+    )
     assert effects == 200
     doubled = await count(
         providers,

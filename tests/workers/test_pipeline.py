@@ -4,6 +4,7 @@ retries with backoff, the dead-letter queue and replay."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import httpx
 
@@ -16,7 +17,9 @@ from tests.helpers import count, enqueue, ensure_probe_tables, get, make_user, w
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-async def test_message_to_reply(client: httpx.AsyncClient, auth: dict[str, str], providers: Providers) -> None:
+async def test_message_to_reply(
+    client: httpx.AsyncClient, auth: dict[str, str], providers: Providers
+) -> None:
     async with running_worker(providers):
         accepted = (await client.post("/v1/messages", json={"text": "hello!"}, headers=auth)).json()
         task = (await client.get(accepted["status_url"] + "?wait=10", headers=auth)).json()
@@ -69,7 +72,9 @@ async def test_failing_skill_retries_with_growing_delays_then_dead_letters_then_
 ) -> None:
     await ensure_probe_tables(providers)
     async with providers.pool.acquire() as conn:
-        await conn.execute("INSERT INTO probe_switch VALUES ('sms', true) ON CONFLICT (name) DO UPDATE SET failing = true")
+        await conn.execute(
+            "INSERT INTO probe_switch VALUES ('sms', true) ON CONFLICT (name) DO UPDATE SET failing = true"
+        )
     user = await make_user(providers)
     task_id = await enqueue(providers, user, "flaky", {"switch": "sms"})
     async with running_worker(providers), running_scheduler(providers):
@@ -77,7 +82,7 @@ async def test_failing_skill_retries_with_growing_delays_then_dead_letters_then_
         async with providers.pool.acquire() as conn:
             runs = await conn.fetch("SELECT at FROM probe_runs WHERE task_id = $1 ORDER BY id", task_id)
         assert dead.attempts == 4 and len(runs) == 4
-        gaps = [(b["at"] - a["at"]).total_seconds() for a, b in zip(runs, runs[1:], strict=False)]
+        gaps = [(b["at"] - a["at"]).total_seconds() for a, b in itertools.pairwise(runs)]
         assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8, gaps  # 0.2 s doubling, no jitter
         assert gaps[0] < gaps[1] < gaps[2]
         assert dead.error is not None and dead.error["type"] == "ConnectionError"
