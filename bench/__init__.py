@@ -1,0 +1,1 @@
+"""`make bench`: measured figures for docs/benchmarks.md. Benchmarks, not tests."""

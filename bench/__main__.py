@@ -1,0 +1,62 @@
+"""`make bench`: run every benchmark, print a table, write docs/benchmarks.md.
+
+Uses the PostgreSQL and Redis named by ERRAND_BENCH_DATABASE_URL / ERRAND_BENCH_REDIS_URL, else
+this machine's 127.0.0.1:5432 / :6379 when they answer, else embedded servers. A fresh database is
+created for the run and dropped after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench import scenarios
+from bench.env import BenchEnv, machine_facts, open_env
+from bench.report import Row, render, write_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
+    parser.add_argument("--tasks", type=int, default=int(os.environ.get("BENCH_TASKS", 30000)))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+    db = os.environ.get("ERRAND_BENCH_DATABASE_URL") or (
+        "postgresql://postgres@127.0.0.1:5432/postgres" if _answers(5432) else None
+    )
+    redis = os.environ.get("ERRAND_BENCH_REDIS_URL") or (
+        "redis://127.0.0.1:6379/12" if _answers(6379) else None
+    )
+    with open_env(
+        db, redis, Path(tempfile.mkdtemp(prefix="errand-bench-")), f"errand_bench_{uuid.uuid4().hex[:6]}"
+    ) as env:
+        rows = run_all(env, args.seconds, args.tasks)
+        facts = asyncio.run(machine_facts(env))
+    print(render(rows, facts))
+    write_markdown(Path(args.out), rows, facts)
+    print(f"\nwritten to {args.out}")
+
+
+def run_all(env: BenchEnv, seconds: float, tasks: int) -> list[Row]:
+    rows: list[Row] = []
+    rows += scenarios.api_throughput(env, seconds)
+    rows += scenarios.worker_drain(env, tasks)
+    rows += scenarios.end_to_end_latency(env, seconds)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
