@@ -1,0 +1,57 @@
+# Errand: the commands a newcomer and CI use. `make run` and `make test` need nothing but Python 3.11.
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+PYTEST_ARGS ?=
+LINT_PATHS  := domain providers api workers ops
+
+.DEFAULT_GOAL := help
+
+.PHONY: help venv run test lint fmt bench clean reset-data
+
+help:
+	@echo "make run         start the whole system locally (embedded PostgreSQL and Redis unless URLs are set)"
+	@echo "make test        run the test suite (PYTEST_ARGS='-k name' to narrow it)"
+	@echo "make lint        ruff, ruff format --check, mypy --strict, import contracts"
+	@echo "make fmt         format and auto-fix"
+	@echo "make bench       run the benchmarks"
+	@echo "make clean       remove caches and build output (keeps .data)"
+	@echo "make reset-data  stop leftover local servers and delete .data"
+
+# The stamp makes `make venv` a no-op until pyproject.toml changes.
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: venv
+	$(PY) -m ops.run
+
+# pytest's own exit code is kept in .pytest-exit: make reports any failure as 2, and CI must
+# tell "no tests collected" (5) apart from a failure.
+test: venv
+	@rc=0; $(PY) -m pytest -q $(PYTEST_ARGS) || rc=$$?; echo $$rc > .pytest-exit; exit $$rc
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy $(LINT_PATHS)
+	$(VENV)/bin/lint-imports
+
+fmt: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+reset-data: venv
+	$(PY) -m ops.run reset
