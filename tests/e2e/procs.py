@@ -31,6 +31,8 @@ def process_env(settings: Settings) -> dict[str, str]:
             "ERRAND_RELAY_INTERVAL_SECONDS": str(settings.relay_interval_seconds),
             "ERRAND_SHUTDOWN_GRACE_SECONDS": str(settings.shutdown_grace_seconds),
             "ERRAND_WORKER_BLOCK_MS": str(settings.worker_block_ms),
+            "ERRAND_ADMIN_TOKEN": "test-admin-token",
+            "ERRAND_LOG_JSON": "false",
         }
     )
     return env
