@@ -141,10 +141,29 @@ async def _latencies(env: BenchEnv) -> tuple[list[float], int]:
     return sorted(float(r["s"]) for r in rows), int(pending)
 
 
+def _wait_for_consumer(env: BenchEnv, stream: str, timeout: float = 30) -> None:
+    """Load starts once a worker reads the lane, so start-up is not counted as latency."""
+    client = redis.Redis.from_url(env.redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if any(g["consumers"] for g in client.xinfo_groups(stream)):
+                    time.sleep(0.5)
+                    return
+            except redis.ResponseError:
+                pass
+            time.sleep(0.1)
+    finally:
+        client.close()
+    raise TimeoutError("no worker joined the lane")
+
+
 def end_to_end_latency(env: BenchEnv, seconds: float) -> list[Row]:
     env.reset()
     with env.server("api") as port, env.process("workers"), env.process("workers.scheduler"):
         token = http_json(port, "/v1/users", {}, ADMIN)["token"]
+        _wait_for_consumer(env, "bench:{answer}:stream")
         req = build_request("/v1/messages", b'{"text": "hello!"}', {"Authorization": f"Bearer {token}"})
         load = _in_other_process(_open, port, req, 50.0, seconds)
         time.sleep(2.0)

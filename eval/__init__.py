@@ -1,0 +1,1 @@
+"""`make eval`: quality figures of the intent engine on held-back data."""
