@@ -9,7 +9,7 @@ LINT_PATHS  := domain providers api workers ops
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run test lint fmt bench clean reset-data
+.PHONY: help venv run test lint fmt bench eval train clean reset-data
 
 help:
 	@echo "make run         start the whole system locally (embedded PostgreSQL and Redis unless URLs are set)"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint        ruff, ruff format --check, mypy --strict, import contracts"
 	@echo "make fmt         format and auto-fix"
 	@echo "make bench       run the benchmarks"
+	@echo "make eval        intent engine quality on held-back data"
+	@echo "make train       retrain the shipped intent classifier"
 	@echo "make clean       remove caches and build output (keeps .data)"
 	@echo "make reset-data  stop leftover local servers and delete .data"
 
@@ -48,6 +50,14 @@ fmt: venv
 
 bench: venv
 	$(PY) -m bench
+
+# Intent engine quality on held-back data (needs ../shared/data/nlu or ERRAND_NLU_DATA).
+eval: venv
+	$(PY) -m eval
+
+# Retrain the shipped intent classifier (models/intent_classifier.npz).
+train: venv
+	$(PY) -m nlu.train
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

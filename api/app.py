@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import TokenCache
 from api.middleware import EdgeMiddleware
-from api.routes import admin, health, messages, tasks, users
+from api.routes import admin, conversation, health, messages, tasks, users
+
+ROUTE_MODULES = (health, users, messages, tasks, conversation, admin)
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
 
@@ -37,7 +39,7 @@ def create_app(settings: Settings, providers: Providers | None = None) -> FastAP
     )
     app.state.token_cache = TokenCache(settings.auth_cache_seconds)
     errors.install(app)
-    for module in (health, users, messages, tasks, admin):
+    for module in ROUTE_MODULES:
         app.include_router(module.router)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     _declare_bearer_auth(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
+import uuid
 
 from domain.errors import NotAuthenticated
 from domain.ports import UnitOfWorkFactory
@@ -23,6 +24,11 @@ class TokenCache:
         if hit is None or hit[1] < time.monotonic():
             return None
         return hit[0]
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        """Drop a user's entries after their settings change (this process; others expire)."""
+        for key in [k for k, (u, _) in self._entries.items() if u.id == user_id]:
+            del self._entries[key]
 
     def put(self, key: bytes, user: User) -> None:
         if len(self._entries) >= self._max:

@@ -42,7 +42,13 @@ async def json_only(request: Request) -> None:
         raise UnsupportedMediaType(f"send the body as application/json, not {media or 'no content type'}")
 
 
+async def get_token_cache(request: Request) -> TokenCache:
+    cache: TokenCache = request.app.state.token_cache
+    return cache
+
+
 ProvidersDep = Annotated[Providers, Depends(get_providers)]
+TokenCacheDep = Annotated[TokenCache, Depends(get_token_cache)]
 UserDep = Annotated[User, Depends(current_user)]
 AdminDep = Annotated[None, Depends(admin)]
 JsonOnly = Depends(json_only)

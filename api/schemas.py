@@ -6,9 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from domain.intents import Intent, ParsedIntent
 from domain.tasks import Task, TaskEvent, TaskStatus
+from domain.users import User
 
 
 class Strict(BaseModel):
@@ -106,6 +108,49 @@ class DeadLetterOut(TaskOut):
 class DeadLetterPage(BaseModel):
     items: list[DeadLetterOut]
     next_cursor: str | None
+
+
+class ParseIn(Strict):
+    text: str = Field(min_length=1, max_length=4000)
+    now: AwareDatetime | None = Field(None, description="Reference time (ISO 8601 with offset); default: now")
+    timezone: str | None = Field(None, max_length=64)
+
+
+class ParseOut(BaseModel):
+    intent: Intent
+    slots: dict[str, Any]
+    confidence: float
+    missing: list[str]
+    parser: str
+
+    @classmethod
+    def of(cls, parsed: ParsedIntent) -> ParseOut:
+        return cls(
+            intent=parsed.intent,
+            slots=parsed.slots,
+            confidence=parsed.confidence,
+            missing=list(parsed.missing),
+            parser=parsed.parser,
+        )
+
+
+class MeIn(Strict):
+    timezone: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, max_length=200)
+    confirm_reminders: bool | None = Field(None, description="Read reminders back before setting them")
+
+
+class MeOut(BaseModel):
+    id: uuid.UUID
+    timezone: str
+    name: str | None
+    confirm_reminders: bool
+
+    @classmethod
+    def of(cls, user: User) -> MeOut:
+        return cls(
+            id=user.id, timezone=user.timezone, name=user.name, confirm_reminders=user.confirm_reminders
+        )
 
 
 class Problem(BaseModel):

@@ -52,6 +52,7 @@ def main() -> None:
 
 def run_all(env: BenchEnv, seconds: float, tasks: int) -> list[Row]:
     rows: list[Row] = []
+    rows += scenarios.parse_latency()
     rows += scenarios.api_throughput(env, seconds)
     rows += scenarios.worker_drain(env, tasks)
     rows += scenarios.end_to_end_latency(env, seconds)

@@ -181,3 +181,51 @@ def end_to_end_latency(env: BenchEnv, seconds: float) -> list[Row]:
             f"its succeeded event (API answer p50 {load.pct(0.5):.1f} ms on top)",
         ),
     ]
+
+
+PARSE_SAMPLES = [
+    "book a table for four at Luigi's tomorrow at seven",
+    "remind me to take my heart pills every morning at eight and tell my daughter if I forget",
+    "can I get a haircut at Bella Hair Salon on friday at 3",
+    "tell my son I'll be late",
+    "what time does the pharmacy close on sundays?",
+    "cancel my reservation at golden dragon",
+    "is my dentist appointment still on for tuesday",
+    "what reminders do I have",
+    "hello, how are you today",
+    "set an alarm for 6 am",
+    "could you book me a doctor's appointment next Tuesday at 3",
+    "thanks so much",
+]
+
+
+def parse_latency(rounds: int = 300) -> list[Row]:
+    """The local parser in this process, model loaded once, as the API calls it."""
+    from datetime import UTC, datetime
+
+    from providers.intent_classifier import IntentClassifier
+    from providers.local_intents import LocalIntentParser
+
+    started = time.perf_counter()
+    parser = LocalIntentParser(IntentClassifier.load())
+    load_ms = (time.perf_counter() - started) * 1000
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    parser.parse_now(PARSE_SAMPLES[0], now=now, timezone="Europe/Stockholm")  # warm
+    timings = []
+    for _ in range(rounds):
+        for text in PARSE_SAMPLES:
+            t0 = time.perf_counter()
+            parser.parse_now(text, now=now, timezone="Europe/Stockholm")
+            timings.append(time.perf_counter() - t0)
+    timings.sort()
+    p50, p99 = timings[len(timings) // 2] * 1000, timings[int(0.99 * len(timings))] * 1000
+    return [
+        Row(
+            "local parse latency (classifier + slots + time)",
+            f"p50 {p50:.2f} ms",
+            "p50 <= 10 ms",
+            verdict(p50 <= 10),
+            note=f"p99 {p99:.2f} ms (target <= 30 ms: {verdict(p99 <= 30)}); "
+            f"{len(timings):,} parses of {len(PARSE_SAMPLES)} messages; model load {load_ms:.0f} ms once",
+        ),
+    ]

@@ -38,4 +38,12 @@ class ParsedIntent:
     parser: str
     """Which parser produced it, recorded on the task (e.g. when the LLM fell back to local)."""
     slots: dict[str, Any] = field(default_factory=dict)
+    """Filled slots, JSON-ready (see domain.slots.Slots)."""
     missing: tuple[str, ...] = ()
+    """Required slots the message did not give, in the order they will be asked for."""
+    unsupported: bool = False
+    """A request we do not serve yet (an alarm, a calendar edit): answered with 'I can't do that yet'."""
+    unsure: bool = False
+    """The parser leaned towards an action without enough confidence: ask, never guess."""
+    candidate: str | None = None
+    """What the classifier leaned towards, when the intent was withheld (unsure or unsupported)."""

@@ -40,6 +40,10 @@ class NewTask:
     max_attempts: int
     idempotency_key: str | None
     request_hash: str | None
+    status: TaskStatus = TaskStatus.QUEUED
+    """`queued`, or `needs_input` / `awaiting_confirmation` when the person is asked first."""
+    reply: str | None = None
+    reason: str = "accepted"
     presumed_published: bool = True
     """Insert it as published, because the caller publishes right after commit and reports a
     failure with `mark_unpublished`. This keeps the hot path at one INSERT and one XADD."""
@@ -54,10 +58,25 @@ class Doorbell:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class TaskChange:
+    task_id: uuid.UUID
+    user_id: uuid.UUID
+    from_statuses: tuple[TaskStatus, ...]
+    to_status: TaskStatus
+    reason: str
+    slots: dict[str, Any] | None = None
+    reply: str | None = None
+    turn: str | None = None
+    """The follow-up message's text, appended to the task's input."""
+
+
 class UserRepository(Protocol):
     async def add(self, user: User, token_hash: bytes) -> None: ...
 
     async def by_token_hash(self, token_hash: bytes) -> User | None: ...
+
+    async def update(self, user: User) -> None: ...
 
 
 class TaskRepository(Protocol):
@@ -69,7 +88,22 @@ class TaskRepository(Protocol):
         """
         ...
 
-    async def by_idempotency_key(self, user_id: uuid.UUID, key: str) -> tuple[Task, str | None] | None: ...
+    async def by_idempotency_key(self, user_id: uuid.UUID, key: str) -> tuple[Task, str | None] | None:
+        """The task an earlier message with this key created or advanced, and that message's hash."""
+        ...
+
+    async def pending_in(self, conversation_id: uuid.UUID, user_id: uuid.UUID) -> Task | None:
+        """The conversation's task that waits for the person (a missing slot or a yes/no)."""
+        ...
+
+    async def advance(self, change: TaskChange) -> Task | None:
+        """Apply the change if the task (the user's own) is still in one of `change.from_statuses`;
+        records the event; None when it was not."""
+        ...
+
+    async def add_receipt(
+        self, user_id: uuid.UUID, key: str, request_hash: str, task_id: uuid.UUID
+    ) -> None: ...
 
     async def get(self, task_id: uuid.UUID, user_id: uuid.UUID | None) -> Task | None: ...
 

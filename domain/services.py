@@ -5,24 +5,29 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
 
 import orjson
 
+from domain.conversation import Answer, fill, first_step, next_step, yes_or_no
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import uuid7
+from domain.intents import Intent, ParsedIntent
 from domain.ports import (
     Clock,
     Doorbell,
     IntentParser,
     NewTask,
+    TaskChange,
     TaskQueue,
     TaskUpdates,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from domain.skills import SkillRegistry
+from domain.slots import Slots
 from domain.tasks import TERMINAL, Task, TaskStatus
 from domain.users import User, hash_token, new_token, valid_timezone
 
@@ -68,19 +73,48 @@ async def accept_message(
     queue: TaskQueue,
     clock: Clock,
 ) -> Accepted:
-    """Parse, then commit the task row (the outbox) in one statement, then ring the lane's doorbell.
+    """Turn a message into a task, or move the conversation's waiting task on with it.
 
-    If the broker is down the task is still accepted and handed to the outbox relay, which
-    publishes it once the broker is back. (Should this process die between commit and publish,
-    the relay's stale-entry sweep publishes it later.)
+    A new task is committed (the outbox) in one statement, then its lane's doorbell is rung; if
+    the broker is down the task is still accepted and handed to the outbox relay. Tasks that need
+    the person first (a missing slot, a confirmation) wait in PostgreSQL and reach no worker yet.
     Raises Conflict when the Idempotency-Key was used with another body, NotFound for a
     conversation of another user, InvalidInput for an unknown time zone.
     """
     timezone = valid_timezone(msg.timezone or msg.user.timezone)
-    parsed = await parser.parse(msg.text, now=clock.now(), timezone=timezone)
-    skill = registry.for_intent(parsed.intent)
+    now = clock.now()
     fingerprint = request_fingerprint(msg) if msg.idempotency_key else None
-    new = NewTask(
+    if msg.conversation_id is not None:
+        if msg.idempotency_key is not None:
+            earlier = await _earlier(msg, fingerprint, uow)
+            if earlier is not None:
+                return earlier
+        advanced = await _follow_up(msg, fingerprint, timezone, now, uow=uow, queue=queue)
+        if advanced is not None:
+            return advanced
+    parsed = await parser.parse(msg.text, now=now, timezone=timezone)
+    task = await uow.tasks.insert(_new_task(msg, parsed, registry, fingerprint, timezone, now))
+    if task is None:
+        return await _earlier_or_conflict(msg, fingerprint, uow)
+    if task.status is TaskStatus.QUEUED:
+        await _publish(task, uow, queue)
+    return Accepted(task=task, replayed=False)
+
+
+def _new_task(
+    msg: IncomingMessage,
+    parsed: ParsedIntent,
+    registry: SkillRegistry,
+    fingerprint: str | None,
+    timezone: str,
+    now: datetime,
+) -> NewTask:
+    step = first_step(parsed, now, timezone, confirm_reminders=msg.user.confirm_reminders)
+    skill = registry.for_intent(parsed.intent)
+    facts: dict[str, Any] = {"text": msg.text, "timezone": timezone, "confidence": parsed.confidence}
+    if parsed.unsupported or parsed.unsure:
+        facts.update(unsupported=parsed.unsupported, unsure=parsed.unsure, candidate=parsed.candidate)
+    return NewTask(
         id=uuid7(),
         user_id=msg.user.id,
         conversation_id=msg.conversation_id or uuid7(),
@@ -88,30 +122,160 @@ async def accept_message(
         lane=skill.lane,
         intent=parsed.intent.value,
         slots=parsed.slots,
-        input={"text": msg.text, "timezone": timezone, "confidence": parsed.confidence},
+        input=facts,
         parser=parsed.parser,
         max_attempts=skill.retry.max_attempts,
         idempotency_key=msg.idempotency_key,
         request_hash=fingerprint,
+        status=step.status,
+        reply=step.reply,
+        reason=step.reason,
     )
-    task = await uow.tasks.insert(new)
-    if task is None:
-        return await _earlier_or_conflict(msg, fingerprint, uow)
+
+
+async def _publish(task: Task, uow: UnitOfWork, queue: TaskQueue) -> None:
     if not await queue.publish([Doorbell(task.id, task.lane, task.kind)]):
         await uow.tasks.mark_unpublished(task.id)
+
+
+async def _follow_up(
+    msg: IncomingMessage,
+    fingerprint: str | None,
+    timezone: str,
+    now: datetime,
+    *,
+    uow: UnitOfWork,
+    queue: TaskQueue,
+) -> Accepted | None:
+    """A yes/no to a read-back, or the answer to a question, moves the waiting task on. Anything
+    else is a new request: the waiting task is cancelled as superseded, and None is returned."""
+    assert msg.conversation_id is not None
+    pending = await uow.tasks.pending_in(msg.conversation_id, msg.user.id)
+    if pending is None:
+        return None
+    change = _change_for(pending, msg, timezone, now)
+    if change.reason == SUPERSEDED:
+        await uow.tasks.advance(change)
+        return None
+    async with uow.transaction():
+        task = await uow.tasks.advance(change)
+        if task is not None and msg.idempotency_key and fingerprint:
+            await uow.tasks.add_receipt(msg.user.id, msg.idempotency_key, fingerprint, task.id)
+    if task is None:  # moved on meanwhile (the confirm endpoint, another device): a new request
+        return None
+    if task.status is TaskStatus.QUEUED:
+        await _publish(task, uow, queue)
     return Accepted(task=task, replayed=False)
+
+
+SUPERSEDED = "superseded by a new request"
+ON_IT = "Okay, I'm on it."
+
+
+def _change_for(pending: Task, msg: IncomingMessage, timezone: str, now: datetime) -> TaskChange:
+    """How the person's follow-up moves the waiting task: confirmed, cancelled, filled or superseded."""
+    answer = yes_or_no(msg.text)
+    base = TaskChange(
+        pending.id, msg.user.id, (pending.status,), TaskStatus.CANCELLED, SUPERSEDED, turn=msg.text
+    )
+    if answer == Answer.NO:
+        return replace(base, reason="cancelled by the person", reply="All right, I won't do that.")
+    if pending.status is TaskStatus.AWAITING_CONFIRMATION:
+        if answer == Answer.YES:
+            return replace(base, to_status=TaskStatus.QUEUED, reason="confirmed by the person", reply=ON_IT)
+        return base
+    intent = Intent(pending.intent)
+    filled = fill(intent, Slots.model_validate(pending.slots), msg.text, now, timezone)
+    if filled is None:
+        return base
+    step = next_step(intent, filled, now, timezone, confirm_reminders=msg.user.confirm_reminders)
+    return replace(
+        base, to_status=step.status, reason=step.reason, slots=filled.present(), reply=step.reply or ON_IT
+    )
+
+
+async def _earlier(msg: IncomingMessage, fingerprint: str | None, uow: UnitOfWork) -> Accepted | None:
+    assert msg.idempotency_key is not None
+    earlier = await uow.tasks.by_idempotency_key(msg.user.id, msg.idempotency_key)
+    if earlier is None:
+        return None
+    task, earlier_hash = earlier
+    if earlier_hash != fingerprint:
+        raise Conflict("this Idempotency-Key was already used with a different request body")
+    return Accepted(task=task, replayed=True)
 
 
 async def _earlier_or_conflict(msg: IncomingMessage, fingerprint: str | None, uow: UnitOfWork) -> Accepted:
     """The insert found an earlier task with this key, or a conversation that is not the user's."""
     if msg.idempotency_key is not None:
-        earlier = await uow.tasks.by_idempotency_key(msg.user.id, msg.idempotency_key)
+        earlier = await _earlier(msg, fingerprint, uow)
         if earlier is not None:
-            task, earlier_hash = earlier
-            if earlier_hash != fingerprint:
-                raise Conflict("this Idempotency-Key was already used with a different request body")
-            return Accepted(task=task, replayed=True)
+            return earlier
     raise NotFound("conversation not found")
+
+
+async def confirm_task(user: User, task_id: uuid.UUID, *, uow: UnitOfWork, queue: TaskQueue) -> Task:
+    """The person said yes to the read-back: the action is queued. Conflict if nothing awaits a yes."""
+    change = TaskChange(
+        task_id,
+        user.id,
+        (TaskStatus.AWAITING_CONFIRMATION,),
+        TaskStatus.QUEUED,
+        "confirmed by the person",
+        reply=ON_IT,
+    )
+    task = await uow.tasks.advance(change)
+    if task is None:
+        await get_task(user, task_id, uow=uow)  # NotFound for others' tasks
+        raise Conflict("this task is not waiting for a confirmation")
+    await _publish(task, uow, queue)
+    return task
+
+
+CANCELLABLE = (
+    TaskStatus.QUEUED,
+    TaskStatus.RETRYING,
+    TaskStatus.NEEDS_INPUT,
+    TaskStatus.AWAITING_CONFIRMATION,
+)
+
+
+async def cancel_task(user: User, task_id: uuid.UUID, *, uow: UnitOfWork) -> Task:
+    """Cancel what has not started. Conflict once it runs or has finished."""
+    change = TaskChange(
+        task_id,
+        user.id,
+        CANCELLABLE,
+        TaskStatus.CANCELLED,
+        "cancelled by the person",
+        reply="All right, I won't do that.",
+    )
+    task = await uow.tasks.advance(change)
+    if task is None:
+        current = await get_task(user, task_id, uow=uow)
+        raise Conflict(f"a {current.status.value} task cannot be cancelled")
+    return task
+
+
+async def parse_message(
+    user: User, text: str, *, now: datetime | None, timezone: str | None, parser: IntentParser, clock: Clock
+) -> ParsedIntent:
+    """What the message would become, with no side effect; `now` makes the answer reproducible."""
+    zone = valid_timezone(timezone or user.timezone)
+    return await parser.parse(text, now=now or clock.now(), timezone=zone)
+
+
+async def update_settings(
+    user: User, *, timezone: str | None, name: str | None, confirm_reminders: bool | None, uow: UnitOfWork
+) -> User:
+    updated = User(
+        id=user.id,
+        timezone=valid_timezone(timezone) if timezone is not None else user.timezone,
+        name=name if name is not None else user.name,
+        confirm_reminders=user.confirm_reminders if confirm_reminders is None else confirm_reminders,
+    )
+    await uow.users.update(updated)
+    return updated
 
 
 async def get_task(user: User, task_id: uuid.UUID, *, uow: UnitOfWork) -> Task:

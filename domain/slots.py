@@ -17,16 +17,22 @@ class Slots(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    venue: str | None = Field(None, max_length=200, description="Restaurant, salon, clinic: as the person said it")
+    venue: str | None = Field(
+        None, max_length=200, description="Restaurant, salon, clinic: as the person said it"
+    )
     party_size: int | None = Field(None, ge=1, le=50, description="People at the table")
     service: str | None = Field(None, max_length=200, description="Haircut, check-up, cleaning, …")
     start: datetime | None = Field(None, description="ISO 8601 with offset, in the person's time zone")
     end: datetime | None = None
-    recurrence: str | None = Field(None, max_length=300, description="An RFC 5545 RRULE, e.g. FREQ=DAILY;BYHOUR=8")
+    recurrence: str | None = Field(
+        None, max_length=300, description="An RFC 5545 RRULE, e.g. FREQ=DAILY;BYHOUR=8"
+    )
     what: str | None = Field(None, max_length=500, description="What to be reminded of")
     medicine: str | None = Field(None, max_length=200)
     dose: str | None = Field(None, max_length=100, description="e.g. '2 tablets', '5 ml'")
-    contact: str | None = Field(None, max_length=200, description="A name or a relation: 'my daughter', 'Anna'")
+    contact: str | None = Field(
+        None, max_length=200, description="A name or a relation: 'my daughter', 'Anna'"
+    )
     message: str | None = Field(None, max_length=1000, description="What to tell the contact")
     booking_ref: str | None = Field(None, max_length=64)
     question: str | None = Field(None, max_length=1000)

@@ -16,6 +16,8 @@ class User:
     id: uuid.UUID
     timezone: str = "UTC"
     name: str | None = None
+    confirm_reminders: bool = True
+    """Read reminders back and wait for a yes before setting them (the default), or set them at once."""
 
 
 def new_token() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,15 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     log_level: str = "INFO"
     log_json: bool = True
+
+    parser: Literal["local", "llm", "placeholder"] = "local"
+    """`llm` uses the OpenAI-compatible endpoint below and falls back to the local parser."""
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 8.0
+    intent_model_path: Path | None = None
+    """The local classifier's artefact; default: models/intent_classifier.npz of this checkout."""
 
     db_pool_min: int = 2
     db_pool_max: int = 20

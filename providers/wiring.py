@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import redis.asyncio as aioredis
+from openai import AsyncOpenAI
 
 from domain.placeholder_parser import PlaceholderParser
 from domain.ports import Clock, IntentParser
 from domain.skills import SkillRegistry, default_registry
+from providers.breaker import CircuitBreaker
 from providers.clock import SystemClock
+from providers.fallback_parser import FallbackParser
+from providers.intent_classifier import IntentClassifier
+from providers.local_intents import LocalIntentParser
+from providers.openai_intents import OpenAIIntentParser
 from providers.postgres.pool import create_pool
 from providers.postgres.relay import PostgresRelayStore
 from providers.postgres.runs import PostgresTaskRuns
@@ -34,8 +40,14 @@ class Providers:
     parser: IntentParser
     registry: SkillRegistry
     clock: Clock
+    skill_ports: dict[type, object] = field(default_factory=dict)
+    """Providers skills use, by Protocol (see SkillContext.port)."""
 
     async def aclose(self) -> None:
+        for port in self.skill_ports.values():
+            closer = getattr(port, "aclose", None)
+            if closer is not None:
+                await closer()
         await self.updates.aclose()
         await self.redis.aclose()
         await self.pool.close()
@@ -47,6 +59,27 @@ def build_registry(settings: Settings) -> SkillRegistry:
     for module_name in settings.extra_skills:
         importlib.import_module(module_name).register(registry)
     return registry
+
+
+def build_parser(settings: Settings) -> IntentParser:
+    """The configured parser; the LLM always has the local parser behind it."""
+    if settings.parser == "placeholder":
+        return PlaceholderParser()
+    local = LocalIntentParser(IntentClassifier.load(settings.intent_model_path))
+    if settings.parser == "local":
+        return local
+    if not settings.llm_base_url:
+        raise ValueError("ERRAND_PARSER=llm needs ERRAND_LLM_BASE_URL")
+    client = AsyncOpenAI(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed",
+        timeout=settings.llm_timeout_seconds,
+        max_retries=0,  # tenacity retries, so the breaker sees one failure per exhausted call
+    )
+    llm = OpenAIIntentParser(
+        client, settings.llm_model, CircuitBreaker("llm", failure_threshold=3, reset_seconds=30)
+    )
+    return FallbackParser(llm, local)
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
@@ -74,7 +107,19 @@ async def build_providers(settings: Settings) -> Providers:
         updates=RedisTaskUpdates(client, keys.updates),
         runs=PostgresTaskRuns(pool),
         relay=PostgresRelayStore(pool),
-        parser=PlaceholderParser(),
+        parser=build_parser(settings),
         registry=build_registry(settings),
         clock=SystemClock(),
+        skill_ports=build_skill_ports(settings, pool, client),
     )
+
+
+PORT_MODULES: tuple[str, ...] = ()
+"""Modules with `build(settings, pool, redis) -> dict[type, object]`: the providers skills use."""
+
+
+def build_skill_ports(settings: Settings, pool: asyncpg.Pool, client: aioredis.Redis) -> dict[type, object]:
+    ports: dict[type, object] = {}
+    for name in PORT_MODULES:
+        ports.update(importlib.import_module(name).build(settings, pool, client))
+    return ports

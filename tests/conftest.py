@@ -171,7 +171,13 @@ async def running_worker(
         lease_margin=s.lease_margin_seconds,
     )
     worker = Worker(
-        config, streams=providers.streams, runs=providers.runs, registry=providers.registry, uow=providers.uow
+        config,
+        streams=providers.streams,
+        runs=providers.runs,
+        registry=providers.registry,
+        uow=providers.uow,
+        clock=providers.clock,
+        ports=providers.skill_ports,
     )
     stop = asyncio.Event()
     job = asyncio.create_task(worker.run(stop))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+from collections.abc import Awaitable, Callable, Sequence
 import logging
 import signal
 import time
@@ -17,16 +19,31 @@ from providers.logs import configure_logging
 from providers.postgres.relay import PostgresRelayStore
 from providers.redis_streams import RedisStreams
 from providers.settings import Settings
-from providers.wiring import build_providers
+from providers.wiring import Providers, build_providers
 
 log = logging.getLogger("workers.scheduler")
 
 
+Job = Callable[[], Awaitable[int]]
+"""A periodic pass of the scheduler (due reminders, escalations…); returns how much it enqueued."""
+
+JOB_MODULES: tuple[str, ...] = ()
+"""Modules with `jobs(providers) -> list[Job]`, run on every pass after the relay."""
+
+
 class Scheduler:
-    def __init__(self, settings: Settings, *, relay: PostgresRelayStore, streams: RedisStreams) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        relay: PostgresRelayStore,
+        streams: RedisStreams,
+        jobs: Sequence[Job] = (),
+    ) -> None:
         self._settings = settings
         self._relay = relay
         self._streams = streams
+        self._jobs = jobs
         self._last_recovery = 0.0
 
     async def tick(self) -> int:
@@ -42,6 +59,8 @@ class Scheduler:
             published = await self._relay.publish_due(
                 s.relay_batch, self._streams.publish, stale_after=s.republish_after_seconds
             )
+        for job in self._jobs:
+            published += await job()
         while True:
             count = await self._relay.publish_due(s.relay_batch, self._streams.publish)
             published += count
@@ -61,6 +80,13 @@ class Scheduler:
                     await stop.wait()
 
 
+def build_jobs(providers: Providers) -> list[Job]:
+    jobs: list[Job] = []
+    for name in JOB_MODULES:
+        jobs.extend(importlib.import_module(name).jobs(providers))
+    return jobs
+
+
 async def serve(settings: Settings) -> None:
     providers = await build_providers(settings)
     stop = asyncio.Event()
@@ -69,7 +95,9 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     log.info("scheduler started")
     try:
-        await Scheduler(settings, relay=providers.relay, streams=providers.streams).run(stop)
+        await Scheduler(
+            settings, relay=providers.relay, streams=providers.streams, jobs=build_jobs(providers)
+        ).run(stop)
     finally:
         await providers.aclose()
         log.info("scheduler stopped")

@@ -13,13 +13,13 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
-from domain.ports import UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWorkFactory
 from domain.skills import SkillContext, SkillRegistry
 from domain.tasks import Lane, Outcome, TaskStatus
 from providers.logs import task_id as task_id_var
@@ -77,12 +77,14 @@ class Worker:
         runs: PostgresTaskRuns,
         registry: SkillRegistry,
         uow: UnitOfWorkFactory,
+        clock: Clock | None = None,
+        ports: Mapping[type, object] | None = None,
     ) -> None:
         self.cfg = config
         self._streams = streams
         self._runs = runs
         self._registry = registry
-        self._ctx = SkillContext(worker=config.consumer, uow=uow)
+        self._ctx = SkillContext(worker=config.consumer, uow=uow, clock=clock, ports=ports or {})
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
         self._state = _State()
 

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import importlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from domain.intents import Intent
-from domain.ports import UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWorkFactory
 from domain.tasks import Lane, Outcome, RetryPolicy, Task
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class SkillContext:
-    """The ports a handler may use; grows as skills need the world (calendar, webhooks, …)."""
+    """The ports a handler may use."""
 
     worker: str
     """The consumer name of the worker running the task, for logs."""
     uow: UnitOfWorkFactory
     """Database effects go through here, keyed by the task id so that a re-run cannot repeat them."""
+    clock: Clock | None = None
+    ports: Mapping[type, object] = field(default_factory=dict)
+    """Providers by the Protocol they implement (webhook sender, calendar, …), from the wiring."""
+
+    def port(self, kind: type[T]) -> T:
+        """The provider wired for a Protocol. LookupError says which one the wiring lacks."""
+        try:
+            return cast(T, self.ports[kind])
+        except KeyError:
+            raise LookupError(f"no provider wired for {kind.__name__}") from None
 
 
 Handler = Callable[[Task, SkillContext], Awaitable[Outcome]]
@@ -64,8 +78,20 @@ class SkillRegistry:
         return (skill.timeout_seconds if skill else 30.0) + margin
 
 
-def default_registry() -> SkillRegistry:
-    from domain.skills.answer import ANSWER
-    from domain.skills.noop import NOOP
+SKILL_MODULES: tuple[str, ...] = (
+    "domain.skills.answer",
+    "domain.skills.noop",
+)
+"""Modules of built-in skills; each has `SKILLS: list[Skill]` and `ROUTES: dict[str, str]`
+(intent -> skill name)."""
 
-    return SkillRegistry([ANSWER, NOOP], routes={Intent.NONE: ANSWER.name, Intent.ASK_QUESTION: ANSWER.name})
+
+def default_registry() -> SkillRegistry:
+    registry = SkillRegistry(routes={Intent.NONE: "answer", Intent.ASK_QUESTION: "answer"})
+    for name in SKILL_MODULES:
+        module = importlib.import_module(name)
+        for skill in module.SKILLS:
+            registry.add(skill)
+        for intent, skill_name in module.ROUTES.items():
+            registry.route(intent, skill_name)
+    return registry

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from domain.conversation import UNSUPPORTED_REPLY, UNSURE_REPLY
 from domain.intents import Intent
 from domain.skills import Skill, SkillContext
 from domain.tasks import Lane, Outcome, RetryPolicy, Task
@@ -25,7 +26,11 @@ def small_talk_reply(text: str) -> str:
 
 async def answer(task: Task, ctx: SkillContext) -> Outcome:
     text = str(task.input.get("text", ""))
-    if task.intent == Intent.ASK_QUESTION:
+    if task.input.get("unsupported"):
+        reply = UNSUPPORTED_REPLY
+    elif task.input.get("unsure"):
+        reply = UNSURE_REPLY
+    elif task.intent == Intent.ASK_QUESTION:
         reply = "I don't know the answer to that yet."
     elif task.intent == Intent.NONE:
         reply = small_talk_reply(text)
@@ -41,3 +46,7 @@ ANSWER = Skill(
     retry=RetryPolicy(max_attempts=3, base_seconds=0.5, cap_seconds=10.0),
     timeout_seconds=20.0,
 )
+
+
+SKILLS = [ANSWER]
+ROUTES: dict[str, str] = {Intent.NONE: ANSWER.name, Intent.ASK_QUESTION: ANSWER.name}

@@ -11,3 +11,7 @@ async def noop(task: Task, ctx: SkillContext) -> Outcome:
 
 
 NOOP = Skill(name="noop", lane=Lane.ANSWER, handler=noop, timeout_seconds=5.0)
+
+
+SKILLS = [NOOP]
+ROUTES: dict[str, str] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from domain.users import User
@@ -22,6 +24,25 @@ class PostgresUserRepository:
 
     async def by_token_hash(self, token_hash: bytes) -> User | None:
         row = await self._conn.fetchrow(
-            "SELECT id, timezone, name FROM users WHERE token_hash = $1", token_hash
+            "SELECT id, timezone, name, settings FROM users WHERE token_hash = $1", token_hash
         )
-        return User(id=row["id"], timezone=row["timezone"], name=row["name"]) if row else None
+        return _user(row) if row else None
+
+    async def update(self, user: User) -> None:
+        await self._conn.execute(
+            "UPDATE users SET timezone = $2, name = $3, settings = settings || $4 WHERE id = $1",
+            user.id,
+            user.timezone,
+            user.name,
+            {"confirm_reminders": user.confirm_reminders},
+        )
+
+
+def _user(row: Any) -> User:
+    settings = row["settings"] or {}
+    return User(
+        id=row["id"],
+        timezone=row["timezone"],
+        name=row["name"],
+        confirm_reminders=bool(settings.get("confirm_reminders", True)),
+    )

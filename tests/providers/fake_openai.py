@@ -58,8 +58,11 @@ def _completion(arguments: str) -> dict[str, Any]:
                     "role": "assistant",
                     "content": None,
                     "tool_calls": [
-                        {"id": "call_1", "type": "function",
-                         "function": {"name": "record_intent", "arguments": arguments}}
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "record_intent", "arguments": arguments},
+                        }
                     ],
                 },
             }
@@ -70,16 +73,22 @@ def _completion(arguments: str) -> dict[str, Any]:
 
 def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             fake.requests.append(json.loads(body or b"{}"))
-            reply = fake.replies.popleft() if fake.replies else Reply(status=500, raw=b'{"error": "unscripted"}')
+            reply = (
+                fake.replies.popleft() if fake.replies else Reply(status=500, raw=b'{"error": "unscripted"}')
+            )
             if reply.delay:
                 time.sleep(reply.delay)
-            payload = reply.raw if reply.raw is not None else json.dumps(_completion(reply.arguments or "")).encode()
+            payload = (
+                reply.raw
+                if reply.raw is not None
+                else json.dumps(_completion(reply.arguments or "")).encode()
+            )
             try:
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")

@@ -1,0 +1,170 @@
+"""The conversation rules: what to ask for, when to confirm, how a follow-up fills a pending task.
+
+Replies are short, concrete and never blame the person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.intents import Intent, ParsedIntent
+from domain.party_size import NUMBER_WORDS, extract_party_size
+from domain.slot_extraction import extract_slots, venue
+from domain.slots import Slots, missing_slots
+from domain.tasks import TaskStatus
+from domain.timeexpr import resolve
+
+CONFIRM = frozenset(
+    {
+        Intent.BOOK_RESTAURANT,
+        Intent.BOOK_APPOINTMENT,
+        Intent.CANCEL_BOOKING,
+        Intent.NOTIFY_FAMILY,
+        Intent.SET_REMINDER,
+    }
+)
+"""Intents whose effect cannot simply be taken back: read back and confirmed first. (Reminders
+may skip this by a user setting.)"""
+
+QUESTIONS = {
+    "party_size": "For how many people?",
+    "start": "What day and time would you like?",
+    "venue": "Where would you like to book?",
+    "what": "What should I remind you about?",
+    "contact": "Who should I send it to?",
+    "message": "What should I tell them?",
+    "question": "What would you like to know?",
+}
+
+UNSURE_REPLY = "Sorry, I'm not sure what you'd like me to do. Could you say it another way?"
+UNSUPPORTED_REPLY = "I'm sorry, I can't do that yet."
+
+_YES = re.compile(
+    r"^(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|that's right|that is right|"
+    r"right|confirm|yes please|please|absolutely|of course|fine)\b", re.I
+)  # fmt: skip
+_NO = re.compile(
+    r"^(no|nope|nah|cancel|don't|do not|stop|never mind|nevermind|forget it|not now|wrong)\b", re.I
+)  # fmt: skip
+
+
+class Answer:
+    YES = "yes"
+    NO = "no"
+    OTHER = "other"
+
+
+def yes_or_no(text: str) -> str:
+    cleaned = text.strip().lower().rstrip(".!")
+    if _NO.match(cleaned):
+        return Answer.NO
+    if _YES.match(cleaned):
+        return Answer.YES
+    return Answer.OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Where a parsed (or completed) request goes next, and what the person is told."""
+
+    status: TaskStatus
+    reply: str | None
+    reason: str
+
+
+def next_step(intent: Intent, slots: Slots, now: datetime, timezone: str, *, confirm_reminders: bool) -> Step:
+    missing = missing_slots(intent, slots)
+    if missing:
+        return Step(
+            TaskStatus.NEEDS_INPUT,
+            QUESTIONS.get(missing[0], "Could you tell me more?"),
+            f"asked for {missing[0]}",
+        )
+    needs_confirmation = intent in CONFIRM and (intent is not Intent.SET_REMINDER or confirm_reminders)
+    if needs_confirmation:
+        return Step(
+            TaskStatus.AWAITING_CONFIRMATION, read_back(intent, slots, now, timezone), "awaiting confirmation"
+        )
+    return Step(TaskStatus.QUEUED, None, "accepted")
+
+
+def first_step(parsed: ParsedIntent, now: datetime, timezone: str, *, confirm_reminders: bool) -> Step:
+    if parsed.unsupported or parsed.unsure or parsed.intent in (Intent.NONE, Intent.ASK_QUESTION):
+        return Step(TaskStatus.QUEUED, None, "accepted")
+    slots = Slots.model_validate(parsed.slots)
+    return next_step(parsed.intent, slots, now, timezone, confirm_reminders=confirm_reminders)
+
+
+def fill(intent: Intent, slots: Slots, text: str, now: datetime, timezone: str) -> Slots | None:
+    """The pending task's slots completed by a follow-up message, or None if it answers nothing."""
+    missing = missing_slots(intent, slots)
+    found = extract_slots(intent, text, now, timezone)
+    updates: dict[str, Any] = {k: v for k, v in found.model_dump().items() if v is not None and k in missing}
+    if missing and missing[0] not in updates:
+        direct = _direct_answer(missing[0], text, now, timezone)
+        if direct is not None:
+            updates[missing[0]] = direct
+    if not updates:
+        return None
+    return slots.model_copy(update=updates)
+
+
+def _direct_answer(slot: str, text: str, now: datetime, timezone: str) -> Any:
+    """A bare answer to the question just asked: "four", "Luigi's", "my daughter"."""
+    cleaned = text.strip().strip(".!?").strip()
+    if slot == "party_size":
+        return extract_party_size(text) or _bare_number(cleaned)
+    if slot == "start":
+        when = resolve(text, now, timezone)
+        return when.start if when and not when.date_only else None
+    if slot == "venue":
+        return venue(text) or (cleaned if 0 < len(cleaned.split()) <= 5 else None)
+    if slot in ("what", "contact", "message", "question"):
+        return cleaned or None
+    return None
+
+
+def _bare_number(text: str) -> int | None:
+    match = re.fullmatch(
+        r"(?:we are |we're |there are |there will be |just )?(\w+)(?: of us| people| persons)?", text, re.I
+    )
+    if not match:
+        return None
+    token = match.group(1).lower()
+    value = int(token) if token.isdigit() else NUMBER_WORDS.get(token)
+    return value if value and 1 <= value <= 50 else None
+
+
+def read_back(intent: Intent, slots: Slots, now: datetime, timezone: str) -> str:
+    when = _when(slots.start, now, timezone) if slots.start else ""
+    if intent is Intent.BOOK_RESTAURANT:
+        return f"Book a table for {slots.party_size} at {slots.venue}, {when}?"
+    if intent is Intent.BOOK_APPOINTMENT:
+        what = f"a {slots.service}" if slots.service else "an appointment"
+        return f"Book {what} at {slots.venue}, {when}?"
+    if intent is Intent.CANCEL_BOOKING:
+        target = " ".join(x for x in (f"at {slots.venue}" if slots.venue else "", when) if x)
+        return f"Cancel your booking {target}?".replace("  ", " ").replace(" ?", "?")
+    if intent is Intent.NOTIFY_FAMILY:
+        return f'Send {slots.contact} this message: "{slots.message}"?'
+    if intent is Intent.SET_REMINDER:
+        repeat = " (repeating)" if slots.recurrence else ""
+        return f"Remind you to {slots.what}, {when}{repeat}?"
+    return "Shall I go ahead?"
+
+
+def _when(start: datetime, now: datetime, timezone: str) -> str:
+    """'tomorrow (Tue 24 Nov) at 19:00': the relative day a person says, and the date to be sure."""
+    zone = ZoneInfo(timezone)
+    local, today = start.astimezone(zone), now.astimezone(zone).date()
+    days = (local.date() - today).days
+    clock = f"at {local:%H:%M}"
+    if days in (0, 1):
+        return f"{'today' if days == 0 else 'tomorrow'} ({local:%a} {local.day} {local:%b}) {clock}"
+    if 1 < days < 7:
+        return f"on {local:%A} ({local.day} {local:%b}) {clock}"
+    return f"on {local:%a} {local.day} {local:%b} {clock}"

@@ -1,0 +1,153 @@
+"""Rule-based slot extraction for the local parser: pure functions over the message text.
+
+Names found here (venues, contacts) are only what the person said; they are matched against the
+user's own venues and contacts when the skill runs, never trusted as identifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from domain.intents import Intent
+from domain.party_size import extract_party_size
+from domain.slots import Slots
+from domain.timeexpr import TimeExpr, resolve
+
+_STOP = (
+    r"(?=\s+(?:tomorrow|today|tonight|this|next|on|at\s+\d|at\s+(?:noon|midnight|half|quarter)|for|in\s+\d|"
+    r"in\s+(?:an?|one|two|three|half)\b|by|around|about|every|please|and\s+(?:tell|let|remind))\b|[,.!?]|$)"
+)
+_VENUE = re.compile(
+    r"\b(?:at|with|from)\s+(?:the\s+)?(?P<v>[A-Z][\w'\u2019&.-]*(?:\s+[A-Z][\w'\u2019&.-]*){0,4})" + _STOP
+)
+_VENUE_LOWER = re.compile(r"\b(?:at|with)\s+(?P<v>[a-z][\w'\u2019&-]*(?:'s|\u2019s))")
+_SERVICES = (
+    "haircut", "hair cut", "trim", "colour", "color", "blow dry", "shave", "manicure", "pedicure", "nails",
+    "massage", "check-up", "checkup", "cleaning", "filling", "eye test", "eye exam", "hearing test",
+    "physiotherapy", "physio", "blood test", "vaccination", "flu shot", "dentist", "doctor", "hairdresser",
+    "barber", "optician", "podiatrist", "chiropodist", "vet",
+)  # fmt: skip
+_SERVICE = re.compile(r"\b(" + "|".join(map(re.escape, _SERVICES)) + r")\b", re.I)
+_CONTACT = re.compile(
+    r"\b(?:tell|text|message|msg|email|e-mail|notify|inform|let|ask|remind|send(?:\s+a\s+(?:message|text|note))?"
+    r"(?:\s+to)?)\s+(?P<c>my\s+[a-z-]+(?:\s+in\s+law)?|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?|mum|mom|dad)\b",
+    re.I,
+)
+_MESSAGE = re.compile(
+    r"\b(?:that|saying|to say|say|know|:)\s+(?P<m>.+)$|\b(?:know|tell \w+(?:\s\w+)?)\s+(?P<m2>i'?m .+|i .+)$",
+    re.I,
+)
+_MEDICINE = re.compile(
+    r"\btake\s+(?:my\s+|the\s+|a\s+|an\s+|\d+\s+|one\s+|two\s+)?(?P<m>[\w-]+(?:\s+(?:pills?|tablets?|"
+    r"capsules?|medicine|medication|drops|inhaler|injection|shot))?)",
+    re.I,
+)
+_MEDICINE_WORDS = re.compile(
+    r"\b(pills?|tablets?|capsules?|medicine|medication|insulin|inhaler|drops|dose)\b", re.I
+)
+_DOSE = re.compile(
+    r"\b(?P<d>(?:\d+(?:\.\d+)?|one|two|three|half a|a half)\s*(?:tablets?|pills?|capsules?|mg|milligrams?|ml|"
+    r"drops|puffs|units|spoons?|teaspoons?))\b",
+    re.I,
+)
+_LEAD = re.compile(r"^\s*(?:that|to say|saying|say|know(?:\s+that)?|:|,)?\s*", re.I)
+_WHAT = re.compile(r"\bremind\s+me\s+(?:to|about|of|that)\s+(?P<w>.+)$", re.I)
+_REF = re.compile(r"\b(?:ref(?:erence)?|booking\s+(?:number|code|id)|confirmation)\s*(?:number|no\.?|#|:)?\s*"
+                  r"(?P<r>[A-Z0-9-]{4,})\b", re.I)  # fmt: skip
+
+
+def extract_slots(intent: Intent, text: str, now: datetime, timezone: str) -> Slots:
+    """The slots the intent uses, as far as the text states them."""
+    when = resolve(text, now, timezone)
+    rest = _without(text, when)
+    slots = Slots()
+    if intent in (
+        Intent.BOOK_RESTAURANT,
+        Intent.BOOK_APPOINTMENT,
+        Intent.CANCEL_BOOKING,
+        Intent.BOOKING_STATUS,
+    ):
+        slots.venue = venue(rest)
+        slots.booking_ref = _first(_REF, text, "r")
+    if intent is Intent.BOOK_RESTAURANT:
+        slots.party_size = extract_party_size(text)
+    if intent is Intent.BOOK_APPOINTMENT:
+        slots.service = _first(_SERVICE, text, 1)
+    if intent is Intent.SET_REMINDER:
+        _reminder_slots(slots, rest)
+    if intent is Intent.NOTIFY_FAMILY:
+        _notify_slots(slots, text)
+    if intent is Intent.ASK_QUESTION:
+        slots.question = text.strip()[:1000] or None
+    if intent in _TIMED and when is not None:
+        _time_slots(slots, when)
+    return slots
+
+
+_TIMED = frozenset(
+    {
+        Intent.BOOK_RESTAURANT,
+        Intent.BOOK_APPOINTMENT,
+        Intent.CANCEL_BOOKING,
+        Intent.BOOKING_STATUS,
+        Intent.SET_REMINDER,
+    }
+)
+"""Intents whose time is a slot; in a family message a time is part of what to say."""
+
+
+def _notify_slots(slots: Slots, text: str) -> None:
+    """'tell my daughter I'll be late' -> contact 'my daughter', message "I'll be late"."""
+    match = _CONTACT.search(text)
+    if match is None:
+        slots.message = message(text)
+        return
+    slots.contact = match.group("c").strip()
+    said = message(text[match.end() :]) or _tidy(_LEAD.sub("", text[match.end() :]))
+    slots.message = said or None
+
+
+def _time_slots(slots: Slots, when: TimeExpr) -> None:
+    if not when.date_only or when.recurrence:
+        slots.start = when.start
+    slots.end = when.end
+    slots.recurrence = when.recurrence
+
+
+def _reminder_slots(slots: Slots, rest: str) -> None:
+    what = _first(_WHAT, rest, "w")
+    slots.what = _tidy(what) if what else None
+    if _MEDICINE_WORDS.search(rest):
+        medicine = _first(_MEDICINE, rest, "m")
+        slots.medicine = _tidy(medicine) if medicine else None
+    slots.dose = _first(_DOSE, rest, "d")
+
+
+def venue(text: str) -> str | None:
+    found = _first(_VENUE, text, "v") or _first(_VENUE_LOWER, text, "v")
+    return _tidy(found) if found else None
+
+
+def message(text: str) -> str | None:
+    match = _MESSAGE.search(text)
+    if not match:
+        return None
+    return _tidy(match.group("m") or match.group("m2") or "") or None
+
+
+def _first(pattern: re.Pattern[str], text: str, group: int | str) -> str | None:
+    match = pattern.search(text)
+    return match.group(group).strip() if match else None
+
+
+def _without(text: str, when: TimeExpr | None) -> str:
+    """The text with the time expression cut out, so it does not end up in `what` or `venue`."""
+    if when is None:
+        return text
+    start, end = when.span
+    return re.sub(r"\s{2,}", " ", text[:start] + " " + text[end:]).strip()
+
+
+def _tidy(value: str) -> str:
+    return value.strip().strip(".,!?;:").strip()

@@ -1,0 +1,291 @@
+"""Quality of the local intent parser on held-back rows: `python -m eval.intents`.
+
+Scores the real output path: the shipped artefact's top label and probability, passed through
+`domain.intent_policy.decide` with the artefact's threshold. Only the test split is scored by
+default (rows never trained or tuned on), the shared data and our own examples separately and
+together. Gold labels are the files' labels as they are (no training-time remapping).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.intent_policy import GUARDED, OTHER_ACTION, decide
+from domain.intents import ACTIONS, Intent
+from domain.party_size import extract_party_size
+from nlu.split import Part, load_dev, load_examples
+from providers.intent_classifier import IntentClassifier
+
+NARROW = frozenset(intent.value for intent in ACTIONS)
+"""Actions that change something: book_*, cancel_booking, set_reminder, notify_family."""
+BROAD = frozenset(intent.value for intent in GUARDED)
+"""The data README's definition: the above plus the look-ups list_reminders and booking_status."""
+
+
+RECALL_TARGET = 0.95
+FAR_TARGET = 0.005
+PARTY_SIZE_TARGET = 0.97
+LATENCY_TARGET_MS = 1.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scored utterance: gold label, the policy's intent and flags."""
+
+    gold: str
+    intent: str
+    unsupported: bool
+    unsure: bool
+
+    @property
+    def route(self) -> str:
+        """Where it went, with NONE split by why (for `other_action` and missed actions)."""
+        if self.unsupported:
+            return "none (unsupported)"
+        if self.unsure:
+            return "none (unsure)"
+        return self.intent
+
+
+@dataclass
+class Scores:
+    """Figures for one set of rows."""
+
+    rows: int
+    precision: dict[str, float]
+    recall: dict[str, float]
+    support: dict[str, int]
+    false_action_rate: float
+    """Gold `none` parsed as book_*, cancel_booking, set_reminder or notify_family."""
+    false_action_rate_broad: float
+    """Same, also counting list_reminders and booking_status (the data README's figure)."""
+    none_count: int
+    wrong_action_rate: float
+    """Gold actions parsed as a *different* action."""
+    other_action_routes: dict[str, int]
+    unsure_rate: float
+
+
+@dataclass
+class IntentEval:
+    """What `make eval` reports for the intent parser."""
+
+    part: str
+    threshold: float
+    shared: Scores
+    ours: Scores
+    combined: Scores
+    party_size_accuracy: float
+    party_size_rows: int
+    party_size_ours_accuracy: float
+    party_size_ours_rows: int
+    party_size_spurious_rate: float
+    """book_restaurant rows with slots but no party size where one was extracted anyway."""
+    latency_p50_ms: float
+    latency_p99_ms: float
+    confusions: list[tuple[str, str, str]] = field(default_factory=list)
+    """(gold, route, text) of the mistakes that matter: false and wrong actions, missed actions."""
+
+    def targets(self) -> list[tuple[str, float, str, bool]]:
+        """(figure, value, goal, met) for each target, on the shared data's rows."""
+        found = [
+            (f"recall {name}", self.shared.recall[name], ">= 0.95", self.shared.recall[name] >= RECALL_TARGET)
+            for name in sorted(BROAD)
+            if self.shared.support[name]
+        ]
+        return [
+            *found,
+            (
+                "false-action rate",
+                self.shared.false_action_rate,
+                "<= 0.5 %",
+                self.shared.false_action_rate <= FAR_TARGET,
+            ),
+            (
+                "party_size exact",
+                self.party_size_accuracy,
+                ">= 0.97",
+                self.party_size_accuracy >= PARTY_SIZE_TARGET,
+            ),
+            ("predict p50 ms", self.latency_p50_ms, "<= 1 ms", self.latency_p50_ms <= LATENCY_TARGET_MS),
+        ]
+
+    @property
+    def targets_met(self) -> bool:
+        """Every target met (what `make eval` exits on)."""
+        return all(met for *_, met in self.targets())
+
+    def render(self) -> str:
+        """The report `make eval` prints."""
+        return report(self)
+
+
+def score_rows(classifier: IntentClassifier, rows: Sequence[dict[str, Any]]) -> list[Outcome]:
+    """Run every row through the classifier and the policy."""
+    outcomes = []
+    for row in rows:
+        label, probability, _ = classifier.predict(row["text"])
+        intent, unsupported, unsure = decide(label, probability, classifier.threshold)
+        outcomes.append(Outcome(row["intent"], intent.value, unsupported, unsure))
+    return outcomes
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def per_intent(outcomes: Sequence[Outcome]) -> tuple[dict[str, float], dict[str, float], dict[str, int]]:
+    """Precision and recall per taxonomy intent; `other_action` items are left out of both."""
+    scored = [o for o in outcomes if o.gold != OTHER_ACTION]
+    precision, recall, support = {}, {}, {}
+    for intent in Intent:
+        gold = sum(o.gold == intent for o in scored)
+        predicted = sum(o.intent == intent for o in scored)
+        hits = sum(o.gold == intent and o.intent == intent for o in scored)
+        precision[intent.value] = _ratio(hits, predicted)
+        recall[intent.value] = _ratio(hits, gold)
+        support[intent.value] = gold
+    return precision, recall, support
+
+
+def scores(outcomes: Sequence[Outcome]) -> Scores:
+    """All figures of one set of outcomes."""
+    precision, recall, support = per_intent(outcomes)
+    nones = [o for o in outcomes if o.gold == Intent.NONE]
+    actions = [o for o in outcomes if o.gold in BROAD]
+    return Scores(
+        rows=len(outcomes),
+        precision=precision,
+        recall=recall,
+        support=support,
+        false_action_rate=_ratio(sum(o.intent in NARROW for o in nones), len(nones)),
+        false_action_rate_broad=_ratio(sum(o.intent in BROAD for o in nones), len(nones)),
+        none_count=len(nones),
+        wrong_action_rate=_ratio(
+            sum(o.intent in BROAD and o.intent != o.gold for o in actions), len(actions)
+        ),
+        other_action_routes=dict(Counter(o.route for o in outcomes if o.gold == OTHER_ACTION).most_common()),
+        unsure_rate=_ratio(sum(o.unsure for o in outcomes), len(outcomes)),
+    )
+
+
+def mistakes(rows: Sequence[dict[str, Any]], outcomes: Sequence[Outcome]) -> list[tuple[str, str, str]]:
+    """False actions, wrong actions and missed actions, for error analysis."""
+    found = []
+    for row, o in zip(rows, outcomes, strict=True):
+        false_action = o.gold in {Intent.NONE, Intent.ASK_QUESTION} and o.intent in BROAD
+        missed = o.gold in BROAD and o.intent != o.gold
+        if false_action or missed:
+            found.append((o.gold, o.route, row["text"]))
+    return found
+
+
+def party_size(rows: Sequence[dict[str, Any]]) -> tuple[float, int]:
+    """Exact-match accuracy of `extract_party_size` on rows whose gold slots have a party size."""
+    gold = [
+        (row["text"], row["slots"]["party_size"])
+        for row in rows
+        if (row.get("slots") or {}).get("party_size")
+    ]
+    hits = sum(extract_party_size(text) == size for text, size in gold)
+    return _ratio(hits, len(gold)), len(gold)
+
+
+def spurious_party_size(rows: Sequence[dict[str, Any]]) -> float:
+    """Share of restaurant rows with gold slots but no party size where a size is read anyway."""
+    texts = [r["text"] for r in rows if r["intent"] == "book_restaurant" and _slots_without_size(r)]
+    return _ratio(sum(extract_party_size(t) is not None for t in texts), len(texts))
+
+
+def _slots_without_size(row: dict[str, Any]) -> bool:
+    slots = row.get("slots")
+    return slots is not None and "party_size" not in slots and "party_size_description" not in slots
+
+
+def latency(predict: Callable[[str], object], texts: Sequence[str]) -> tuple[float, float]:
+    """p50 and p99 of one prediction, in milliseconds (after a warm-up pass)."""
+    for text in texts[:200]:
+        predict(text)
+    timings = []
+    for text in texts:
+        started = time.perf_counter()
+        predict(text)
+        timings.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(timings, n=100)
+    return cuts[49], cuts[98]
+
+
+def evaluate(part: Part = "test", classifier: IntentClassifier | None = None) -> IntentEval:
+    """Score the shipped classifier (or the given one) on one split; the test split by default."""
+    classifier = classifier or IntentClassifier.load()
+    shared, ours = load_dev(part), load_examples(part)
+    shared_outcomes, our_outcomes = score_rows(classifier, shared), score_rows(classifier, ours)
+    p50, p99 = latency(classifier.predict, [row["text"] for row in shared + ours])
+    shared_size, shared_size_rows = party_size(shared)
+    our_size, our_size_rows = party_size(ours)
+    return IntentEval(
+        part=part,
+        threshold=classifier.threshold,
+        shared=scores(shared_outcomes),
+        ours=scores(our_outcomes),
+        combined=scores(shared_outcomes + our_outcomes),
+        party_size_accuracy=shared_size,
+        party_size_rows=shared_size_rows,
+        party_size_ours_accuracy=our_size,
+        party_size_ours_rows=our_size_rows,
+        party_size_spurious_rate=spurious_party_size(shared + ours),
+        latency_p50_ms=p50,
+        latency_p99_ms=p99,
+        confusions=mistakes(shared + ours, shared_outcomes + our_outcomes),
+    )
+
+
+def format_scores(title: str, s: Scores) -> list[str]:
+    """A per-intent table and the headline rates of one set of rows."""
+    lines = [f"{title} ({s.rows} rows)", f"  {'intent':<18}{'precision':>10}{'recall':>8}{'support':>9}"]
+    for intent in Intent:
+        name = intent.value
+        lines.append(f"  {name:<18}{s.precision[name]:>10.3f}{s.recall[name]:>8.3f}{s.support[name]:>9}")
+    lines += [
+        f"  false-action rate: {s.false_action_rate:.2%} (narrow), {s.false_action_rate_broad:.2%} "
+        f"(README, incl. list_reminders/booking_status) of {s.none_count} none",
+        f"  wrong-action rate (gold action -> another action): {s.wrong_action_rate:.2%}",
+        f"  unsure (asked back): {s.unsure_rate:.2%} of rows",
+        f"  other_action went to: {s.other_action_routes}",
+    ]
+    return lines
+
+
+def report(result: IntentEval, show_mistakes: bool = False) -> str:
+    """The human-readable report `make eval` prints."""
+    lines = [f"intent classifier, threshold {result.threshold:.2f}, after domain.intent_policy.decide"]
+    lines += format_scores(f"shared data (dev.jsonl, {result.part} rows)", result.shared)
+    lines += format_scores(f"our examples (nlu/examples.jsonl, {result.part} rows)", result.ours)
+    lines += format_scores("together", result.combined)
+    lines += [
+        f"party_size exact: {result.party_size_accuracy:.3f} on {result.party_size_rows} shared rows, "
+        f"{result.party_size_ours_accuracy:.3f} on {result.party_size_ours_rows} of ours; "
+        f"read where none was stated: {result.party_size_spurious_rate:.2%}",
+        f"predict latency per utterance: p50 {result.latency_p50_ms:.3f} ms, "
+        f"p99 {result.latency_p99_ms:.3f} ms",
+    ]
+    lines += ["targets (shared data):"]
+    lines += [
+        f"  {'met' if met else 'MISSED'}: {name} {value:.4g} (goal {goal})"
+        for name, value, goal, met in result.targets()
+    ]
+    if show_mistakes:
+        lines += ["mistakes (gold -> route: text):"]
+        lines += [f"  {gold} -> {route}: {text}" for gold, route, text in result.confusions]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    chosen: Part = "validation" if "--validation" in sys.argv else "test"
+    print(report(evaluate(chosen), show_mistakes="--mistakes" in sys.argv))

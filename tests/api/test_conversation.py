@@ -1,0 +1,153 @@
+"""Conversations through the real local parser: questions for missing slots, read-back and
+confirmation by endpoint and by "yes"/"no", low confidence never acting, parse without effects."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from api.app import create_app
+from domain.intents import ACTIONS
+from providers.settings import Settings
+from providers.wiring import Providers
+from tests.conftest import new_user
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday; 10:00 in Stockholm
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return NOW
+
+
+@pytest.fixture
+async def chat(settings: Settings, providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, dataclasses.replace(providers, clock=FixedClock()))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://errand.test") as http:
+            headers = await new_user(http, timezone="Europe/Stockholm")
+            http.headers.update(headers)
+            yield http
+
+
+async def say(chat: httpx.AsyncClient, text: str, conversation: str | None = None, **headers: str) -> dict:  # type: ignore[type-arg]
+    body = {"text": text} | ({"conversation_id": conversation} if conversation else {})
+    response = await chat.post("/v1/messages", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    task = (await chat.get(accepted["status_url"])).json()
+    return accepted | {"task": task}
+
+
+async def test_missing_slot_is_asked_then_filled_then_confirmed_by_yes(chat: httpx.AsyncClient) -> None:
+    first = await say(chat, "book a table at Luigi's tomorrow at 7pm")
+    assert first["intent"] == "book_restaurant"
+    assert first["status"] == "needs_input" and first["task"]["reply"] == "For how many people?"
+    conv = first["conversation_id"]
+    second = await say(chat, "four", conv)
+    assert second["task_id"] == first["task_id"]
+    assert second["status"] == "awaiting_confirmation"
+    assert second["task"]["reply"] == "Book a table for 4 at Luigi's, tomorrow (Tue 24 Nov) at 19:00?"
+    assert second["task"]["slots"] == {
+        "venue": "Luigi's",
+        "party_size": 4,
+        "start": "2026-11-24T19:00:00+01:00",
+    }
+    third = await say(chat, "yes please", conv)
+    assert third["task_id"] == first["task_id"] and third["status"] == "queued"
+    events = (await chat.get(f"/v1/tasks/{first['task_id']}/events")).json()
+    assert [e["to_status"] for e in events] == ["needs_input", "awaiting_confirmation", "queued"]
+
+
+async def test_no_cancels_and_confirm_endpoint_queues_once(chat: httpx.AsyncClient) -> None:
+    booking = await say(chat, "book a table for 2 at Golden Dragon on friday at 18:00")
+    assert booking["status"] == "awaiting_confirmation"
+    assert booking["task"]["reply"] == "Book a table for 2 at Golden Dragon, on Friday (27 Nov) at 18:00?"
+    no = await say(chat, "no", booking["conversation_id"])
+    assert no["task_id"] == booking["task_id"] and no["status"] == "cancelled"
+    again = await say(chat, "book a table for 2 at Golden Dragon on friday at 18:00")
+    confirmed = await chat.post(f"/v1/tasks/{again['task_id']}/confirm")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "queued"
+    twice = await chat.post(f"/v1/tasks/{again['task_id']}/confirm")
+    assert twice.status_code == 409
+    late_cancel = await chat.post(f"/v1/tasks/{booking['task_id']}/cancel")
+    assert late_cancel.status_code == 409
+
+
+async def test_cancel_endpoint_and_others_tasks(chat: httpx.AsyncClient) -> None:
+    note = await say(chat, "tell my daughter I'll be late for dinner")
+    assert note["intent"] == "notify_family"
+    assert note["status"] == "awaiting_confirmation", note["task"]
+    cancelled = await chat.post(f"/v1/tasks/{note['task_id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    stranger = await new_user(chat)
+    for action in ("confirm", "cancel"):
+        response = await chat.post(f"/v1/tasks/{note['task_id']}/{action}", headers=stranger)
+        assert response.status_code == 404
+
+
+async def test_a_new_request_supersedes_the_question(chat: httpx.AsyncClient) -> None:
+    first = await say(chat, "book a table at Luigi's tomorrow at 7pm")
+    assert first["status"] == "needs_input"
+    other = await say(chat, "what's the weather like in Stockholm today", first["conversation_id"])
+    assert other["task_id"] != first["task_id"] and other["intent"] not in ACTIONS
+    old = (await chat.get(f"/v1/tasks/{first['task_id']}")).json()
+    assert old["status"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "does luigi's take reservations",
+        "set an alarm for 7 tomorrow",
+        "what's the weather like today",
+        "call my daughter",
+        "hello, how are you?",
+        "thanks a lot",
+        "add lunch with bob to my calendar on friday",
+    ],
+)
+async def test_non_actions_never_become_actions(chat: httpx.AsyncClient, text: str) -> None:
+    said = await say(chat, text)
+    assert said["intent"] not in ACTIONS
+    assert said["status"] == "queued"
+    assert said["task"]["slots"] == {} or said["intent"] == "ask_question"
+
+
+async def test_reminders_skip_confirmation_when_the_user_says_so(chat: httpx.AsyncClient) -> None:
+    asked = await say(chat, "remind me to take my heart pills every morning at 8")
+    assert asked["intent"] == "set_reminder" and asked["status"] == "awaiting_confirmation"
+    assert asked["task"]["slots"]["recurrence"].startswith("FREQ=DAILY")
+    me = await chat.patch("/v1/me", json={"confirm_reminders": False})
+    assert me.status_code == 200 and me.json()["confirm_reminders"] is False
+    direct = await say(chat, "remind me to take my heart pills every morning at 8")
+    assert direct["status"] == "queued"
+
+
+async def test_follow_up_with_idempotency_key_is_applied_once(chat: httpx.AsyncClient) -> None:
+    booking = await say(chat, "book a table for 3 at Luigi's tomorrow at 19:00")
+    conv = booking["conversation_id"]
+    yes1 = await say(chat, "yes", conv, **{"Idempotency-Key": "yes-1"})
+    yes2 = await say(chat, "yes", conv, **{"Idempotency-Key": "yes-1"})
+    assert yes1["task_id"] == yes2["task_id"] == booking["task_id"]
+    listed = (await chat.get("/v1/tasks")).json()["items"]
+    assert len(listed) == 1
+
+
+async def test_parse_has_no_side_effects_and_is_reproducible(chat: httpx.AsyncClient) -> None:
+    body = {"text": "book a table for four at Luigi's tomorrow at seven", "now": "2026-11-23T10:00:00+01:00"}
+    first = await chat.post("/v1/parse", json=body)
+    second = await chat.post("/v1/parse", json=body)
+    assert first.status_code == 200 and first.json() == second.json()
+    parsed = first.json()
+    assert parsed["intent"] == "book_restaurant" and parsed["parser"] == "local"
+    assert parsed["slots"] == {"venue": "Luigi's", "party_size": 4, "start": "2026-11-24T19:00:00+01:00"}
+    assert parsed["missing"] == [] and 0 < parsed["confidence"] <= 1
+    assert (await chat.get("/v1/tasks")).json()["items"] == []
+    bad = await chat.post("/v1/parse", json={"text": "hi", "now": "2026-11-23T10:00:00"})
+    assert bad.status_code == 422

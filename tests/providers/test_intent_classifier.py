@@ -1,0 +1,171 @@
+"""The shipped intent classifier, through the real output path (classifier, then the policy).
+
+The sentences are written for this test, not taken from the training data: what a person would
+say, and the near misses that must never become an action.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from domain.intent_policy import GUARDED, decide
+from domain.intents import Intent
+from providers.intent_classifier import DEFAULT_PATH, IntentClassifier
+
+
+@pytest.fixture(scope="module")
+def classifier() -> IntentClassifier:
+    return IntentClassifier.load()
+
+
+def parse(classifier: IntentClassifier, text: str) -> tuple[Intent, bool, bool]:
+    label, probability, _ = classifier.predict(text)
+    return decide(label, probability, classifier.threshold)
+
+
+CLEAR = {
+    Intent.BOOK_RESTAURANT: [
+        "book a table for three at the rose and crown on friday at 7",
+        "could you reserve us a table for two at giovanni's tomorrow night",
+        "I'd like to book dinner for four at the Swan on Saturday",
+    ],
+    Intent.BOOK_APPOINTMENT: [
+        "book me a haircut at sally's on monday at 10",
+        "I need an appointment with the dentist next thursday",
+        "please book me in to see the doctor on friday morning",
+        "book an eye test at the opticians for next week",
+    ],
+    Intent.CANCEL_BOOKING: [
+        "please cancel my table at the rose and crown",
+        "cancel my hair appointment on monday",
+    ],
+    Intent.BOOKING_STATUS: [
+        "is my table at giovanni's still booked for tonight",
+        "has the dentist confirmed my appointment",
+    ],
+    Intent.SET_REMINDER: [
+        "remind me to take my blood pressure pills at 8 every morning",
+        "remind me about my eye drops at 10pm",
+    ],
+    Intent.LIST_REMINDERS: ["what reminders have i got for today", "read me my reminders please"],
+    Intent.NOTIFY_FAMILY: [
+        "tell my daughter i got home safely",
+        "send a message to my son saying i took my tablets",
+        "text my granddaughter happy birthday",
+    ],
+    Intent.ASK_QUESTION: [
+        "what time does the clinic open on monday",
+        "how many of my heart tablets can i take in a day",
+        "how do i make a cottage pie",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [(text, intent) for intent, texts in CLEAR.items() for text in texts]
+)
+def test_clear_requests_get_their_intent(classifier: IntentClassifier, text: str, intent: Intent) -> None:
+    assert parse(classifier, text) == (intent, False, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "does giovanni's take reservations",
+        "what's the weather like today",
+        "yes please do",
+        "no thank you dear",
+        "thank you very much",
+        "hello, how are you",
+        "book a taxi to the airport",
+        "can you recommend a good hairdresser",
+        "is the red lion any good for sunday lunch",
+    ],
+)
+def test_hard_negatives_are_not_actions(classifier: IntentClassifier, text: str) -> None:
+    intent, unsupported, _ = parse(classifier, text)
+    assert intent not in GUARDED
+    assert not unsupported
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "set an alarm for 7 tomorrow morning",
+        "add lunch with bob to my calendar on friday",
+        "ring my daughter",
+        "set a timer for ten minutes",
+        "order a chinese takeaway",
+    ],
+)
+def test_things_we_do_not_do_are_unsupported_not_a_nearby_action(
+    classifier: IntentClassifier, text: str
+) -> None:
+    assert parse(classifier, text) == (Intent.NONE, True, False)
+
+
+def test_low_confidence_action_becomes_a_question(classifier: IntentClassifier) -> None:
+    text = "I'd like to book dinner for four at the Swan on Saturday"
+    label, probability, _ = classifier.predict(text)
+    assert label == Intent.BOOK_RESTAURANT
+    assert decide(label, probability, threshold=min(probability + 0.01, 1.0)) == (Intent.NONE, False, True)
+
+
+@pytest.mark.parametrize(
+    ("label", "probability", "expected"),
+    [
+        ("book_restaurant", 0.49, (Intent.NONE, False, True)),
+        ("book_restaurant", 0.5, (Intent.BOOK_RESTAURANT, False, False)),
+        ("notify_family", 0.3, (Intent.NONE, False, True)),
+        ("booking_status", 0.3, (Intent.NONE, False, True)),
+        ("list_reminders", 0.3, (Intent.NONE, False, True)),
+        ("other_action", 0.99, (Intent.NONE, True, False)),
+        ("other_action", 0.2, (Intent.NONE, True, False)),
+        ("ask_question", 0.3, (Intent.ASK_QUESTION, False, False)),
+        ("none", 0.3, (Intent.NONE, False, False)),
+    ],
+)
+def test_policy(label: str, probability: float, expected: tuple[Intent, bool, bool]) -> None:
+    assert decide(label, probability, threshold=0.5) == expected
+
+
+def test_probabilities_cover_every_label(classifier: IntentClassifier) -> None:
+    label, probability, everything = classifier.predict("remind me to take my pills at nine")
+    assert set(everything) == {*(i.value for i in Intent), "other_action"}
+    assert sum(everything.values()) == pytest.approx(1.0)
+    assert everything[label] == probability == max(everything.values())
+    assert 0.0 < classifier.threshold < 1.0
+
+
+def test_empty_and_unknown_text_is_not_an_action(classifier: IntentClassifier) -> None:
+    for text in ["", "   ", "zzqx vvbn"]:
+        intent, _, _ = parse(classifier, text)
+        assert intent not in GUARDED
+
+
+def test_prediction_is_fast(classifier: IntentClassifier) -> None:
+    texts = [text for texts in CLEAR.values() for text in texts] * 20
+    timings = []
+    for text in texts:
+        started = time.perf_counter()
+        classifier.predict(text)
+        timings.append(time.perf_counter() - started)
+    assert float(np.median(timings)) < 0.001
+
+
+def test_artefact_is_commit_sized() -> None:
+    assert Path(DEFAULT_PATH).stat().st_size < 15_000_000
+
+
+def test_rejects_an_artefact_of_another_format(tmp_path: Path) -> None:
+    with np.load(DEFAULT_PATH, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["format_version"] = np.array(999)
+    path = tmp_path / "old.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="format"):
+        IntentClassifier.load(path)
