@@ -12,10 +12,10 @@ from api import errors
 from api.auth import TokenCache
 from api.middleware import EdgeMiddleware
 from api.routes import admin, conversation, health, messages, tasks, users
-
-ROUTE_MODULES = (health, users, messages, tasks, conversation, admin)
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
+
+ROUTE_MODULES = (health, users, messages, tasks, conversation, admin)
 
 
 def create_app(settings: Settings, providers: Providers | None = None) -> FastAPI:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import Awaitable, Callable, Sequence
 import logging
 import signal
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from providers.logs import configure_logging
 from providers.postgres.relay import PostgresRelayStore
