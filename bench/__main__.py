@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bench import scenarios
+from bench import bookings, scenarios, webhooks
 from bench.env import BenchEnv, machine_facts, open_env
 from bench.report import Row, render, write_markdown
 
@@ -56,6 +56,8 @@ def run_all(env: BenchEnv, seconds: float, tasks: int) -> list[Row]:
     rows += scenarios.api_throughput(env, seconds)
     rows += scenarios.worker_drain(env, tasks)
     rows += scenarios.end_to_end_latency(env, seconds)
+    rows += bookings.booking_rows(env)
+    rows += webhooks.webhook_rows(env)
     return rows
 
 

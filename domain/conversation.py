@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.booking_flow import choose_alternative
 from domain.intents import Intent, ParsedIntent
 from domain.party_size import NUMBER_WORDS, extract_party_size
 from domain.slot_extraction import extract_slots, venue
@@ -29,6 +30,20 @@ CONFIRM = frozenset(
 )
 """Intents whose effect cannot simply be taken back: read back and confirmed first. (Reminders
 may skip this by a user setting.)"""
+
+READ_BACK_BY_SKILL = frozenset({Intent.BOOK_RESTAURANT, Intent.BOOK_APPOINTMENT})
+"""Bookings are checked and held by their skill first, which then reads them back with the venue's
+real name and availability; so a complete booking request goes straight to the queue."""
+
+_UNDO = re.compile(
+    r"^\s*(?:please\s+)?(?:undo(?:\s+(?:that|it))?|cancel\s+(?:that|it))(?:\s+please)?[.!]?\s*$", re.I
+)
+
+
+def is_undo(text: str) -> bool:
+    """'Undo' / 'cancel that' with nothing waiting: take back what was just done."""
+    return bool(_UNDO.match(text))
+
 
 QUESTIONS = {
     "party_size": "For how many people?",
@@ -84,6 +99,8 @@ def next_step(intent: Intent, slots: Slots, now: datetime, timezone: str, *, con
             QUESTIONS.get(missing[0], "Could you tell me more?"),
             f"asked for {missing[0]}",
         )
+    if intent in READ_BACK_BY_SKILL:
+        return Step(TaskStatus.QUEUED, "Let me check that for you.", "checking availability")
     needs_confirmation = intent in CONFIRM and (intent is not Intent.SET_REMINDER or confirm_reminders)
     if needs_confirmation:
         return Step(
@@ -95,12 +112,26 @@ def next_step(intent: Intent, slots: Slots, now: datetime, timezone: str, *, con
 def first_step(parsed: ParsedIntent, now: datetime, timezone: str, *, confirm_reminders: bool) -> Step:
     if parsed.unsupported or parsed.unsure or parsed.intent in (Intent.NONE, Intent.ASK_QUESTION):
         return Step(TaskStatus.QUEUED, None, "accepted")
+    if parsed.confirmed:
+        return Step(TaskStatus.QUEUED, None, "confirmed by the request itself")
     slots = Slots.model_validate(parsed.slots)
     return next_step(parsed.intent, slots, now, timezone, confirm_reminders=confirm_reminders)
 
 
-def fill(intent: Intent, slots: Slots, text: str, now: datetime, timezone: str) -> Slots | None:
-    """The pending task's slots completed by a follow-up message, or None if it answers nothing."""
+def fill(
+    intent: Intent,
+    slots: Slots,
+    text: str,
+    now: datetime,
+    timezone: str,
+    offered: list[datetime] | None = None,
+) -> Slots | None:
+    """The pending task's slots completed by a follow-up message, or None if it answers nothing.
+    `offered`: times a skill proposed instead of a taken one; "the first one" or "18:30" picks one."""
+    if offered and slots.start is None:
+        chosen = choose_alternative(text, offered, now, timezone)
+        if chosen is not None:
+            return slots.model_copy(update={"start": chosen})
     missing = missing_slots(intent, slots)
     found = extract_slots(intent, text, now, timezone)
     updates: dict[str, Any] = {k: v for k, v in found.model_dump().items() if v is not None and k in missing}

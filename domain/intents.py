@@ -45,5 +45,7 @@ class ParsedIntent:
     """A request we do not serve yet (an alarm, a calendar edit): answered with 'I can't do that yet'."""
     unsure: bool = False
     """The parser leaned towards an action without enough confidence: ask, never guess."""
+    confirmed: bool = False
+    """The words themselves confirm the action ("undo"): no read-back."""
     candidate: str | None = None
     """What the classifier leaned towards, when the intent was withheld (unsure or unsupported)."""

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from domain.conversation import Answer, fill, first_step, next_step, yes_or_no
+from domain.conversation import Answer, fill, first_step, is_undo, next_step, yes_or_no
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import uuid7
 from domain.intents import Intent, ParsedIntent
@@ -92,7 +92,10 @@ async def accept_message(
         advanced = await _follow_up(msg, fingerprint, timezone, now, uow=uow, queue=queue)
         if advanced is not None:
             return advanced
-    parsed = await parser.parse(msg.text, now=now, timezone=timezone)
+    if is_undo(msg.text):
+        parsed = ParsedIntent(Intent.CANCEL_BOOKING, 1.0, "rule:undo", confirmed=True)
+    else:
+        parsed = await parser.parse(msg.text, now=now, timezone=timezone)
     task = await uow.tasks.insert(_new_task(msg, parsed, registry, fingerprint, timezone, now))
     if task is None:
         return await _earlier_or_conflict(msg, fingerprint, uow)
@@ -172,6 +175,21 @@ SUPERSEDED = "superseded by a new request"
 ON_IT = "Okay, I'm on it."
 
 
+def _asked_again(pending: Task) -> Slots:
+    """The slots, without the one a skill asked about again (a full slot, an unknown venue)."""
+    slots = Slots.model_validate(pending.slots)
+    asked = (pending.result or {}).get("ask")
+    if isinstance(asked, str) and asked in Slots.model_fields:
+        slots = slots.model_copy(update={asked: None})
+    return slots
+
+
+def _offered(pending: Task) -> list[datetime]:
+    """Times a skill offered instead of a taken one ("18:30 or 20:00?")."""
+    raw = (pending.result or {}).get("alternatives") or []
+    return [datetime.fromisoformat(a) for a in raw if isinstance(a, str)]
+
+
 def _change_for(pending: Task, msg: IncomingMessage, timezone: str, now: datetime) -> TaskChange:
     """How the person's follow-up moves the waiting task: confirmed, cancelled, filled or superseded."""
     answer = yes_or_no(msg.text)
@@ -185,7 +203,7 @@ def _change_for(pending: Task, msg: IncomingMessage, timezone: str, now: datetim
             return replace(base, to_status=TaskStatus.QUEUED, reason="confirmed by the person", reply=ON_IT)
         return base
     intent = Intent(pending.intent)
-    filled = fill(intent, Slots.model_validate(pending.slots), msg.text, now, timezone)
+    filled = fill(intent, _asked_again(pending), msg.text, now, timezone, offered=_offered(pending))
     if filled is None:
         return base
     step = next_step(intent, filled, now, timezone, confirm_reminders=msg.user.confirm_reminders)

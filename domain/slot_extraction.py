@@ -31,7 +31,7 @@ _SERVICES = (
 _SERVICE = re.compile(r"\b(" + "|".join(map(re.escape, _SERVICES)) + r")\b", re.I)
 _CONTACT = re.compile(
     r"\b(?:tell|text|message|msg|email|e-mail|notify|inform|let|ask|remind|send(?:\s+a\s+(?:message|text|note))?"
-    r"(?:\s+to)?)\s+(?P<c>my\s+[a-z-]+(?:\s+in\s+law)?|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?|mum|mom|dad)\b",
+    r"(?:\s+to)?)\s+(?P<c>my\s+[a-z-]+(?:\s+in\s+law)?|(?-i:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)|mum|mom|dad)\b",
     re.I,
 )
 _MESSAGE = re.compile(

@@ -54,7 +54,9 @@ TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.RETRYING: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED}),
     TaskStatus.DEAD_LETTERED: frozenset({TaskStatus.QUEUED}),  # replay
     TaskStatus.AWAITING_CONFIRMATION: frozenset({TaskStatus.QUEUED, TaskStatus.CANCELLED}),
-    TaskStatus.NEEDS_INPUT: frozenset({TaskStatus.CANCELLED}),
+    TaskStatus.NEEDS_INPUT: frozenset(
+        {TaskStatus.NEEDS_INPUT, TaskStatus.AWAITING_CONFIRMATION, TaskStatus.QUEUED, TaskStatus.CANCELLED}
+    ),
     TaskStatus.SUCCEEDED: frozenset(),
     TaskStatus.CANCELLED: frozenset(),
 }

@@ -3,6 +3,7 @@
 python -m ops.cli create-user [--timezone Europe/Stockholm] [--name NAME]
 python -m ops.cli dlq list [--limit 100]
 python -m ops.cli dlq replay TASK_ID
+python -m ops.cli venues list|seed|add (see ops/venues_cli.py)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 from domain.errors import DomainError
 from domain.services import create_user, list_dead_letters, replay_dead_letter
 from domain.tasks import Task
+from ops import venues_cli
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
 
@@ -36,6 +38,10 @@ def _task_json(task: Task) -> dict[str, Any]:
 
 
 async def _run(args: argparse.Namespace, p: Providers) -> Any:
+    # --- venues (the bookings slice): see ops/venues_cli.py ---
+    if args.command == "venues":
+        return await venues_cli.run(args, p)
+    # --- end venues ---
     async with p.uow() as uow:
         if args.command == "create-user":
             user, token = await create_user(timezone=args.timezone, name=args.name, uow=uow)
@@ -71,6 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     listing.add_argument("--limit", type=int, default=100)
     replay = dlq.add_parser("replay", help="queue a dead-lettered task again")
     replay.add_argument("task_id", type=uuid.UUID)
+    venues_cli.add_parser(commands)  # venues (the bookings slice)
     return parser.parse_args(argv)
 
 

@@ -375,6 +375,16 @@ def run_migrations(env: dict[str, str]) -> None:
         raise SystemExit(
             f"migrations failed (python -m ops.migrate exited with {code}); see the output above"
         )
+    seed_demo_venues(env)
+
+
+def seed_demo_venues(env: dict[str, str]) -> None:
+    """The demo restaurants, salon and clinic every new user can book (idempotent)."""
+    log.info("seeding the demo venues")
+    cmd = [sys.executable, "-m", "ops.cli", "venues", "seed"]
+    code = subprocess.run(cmd, env=env, check=False, stdout=subprocess.DEVNULL).returncode
+    if code != 0:
+        raise SystemExit(f"seeding the demo venues failed (python -m ops.cli venues seed exited with {code})")
 
 
 def api_address() -> tuple[str, int]:

@@ -62,5 +62,27 @@ class Settings(BaseSettings):
     extra_skills: list[str] = Field(default_factory=list)
     """Modules with a `register(registry)` function that adds skills (plugins, tests)."""
 
+    # Contacts and webhooks (the notify slice)
+    webhooks_allow_private: bool = False
+    """Let webhooks reach private, loopback, link-local and reserved addresses (tests, intranets)."""
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    """The longest one webhook attempt may take, connecting included."""
+    webhooks_secret_grace_seconds: float = Field(default=86400.0, ge=0)
+    """After a secret rotation, how long deliveries are also signed with the old secret."""
+
+    # Bookings (the bookings slice)
+    booking_hold_minutes: float = Field(default=5.0, gt=0, le=60)
+    """How long a held slot waits for the person's yes before another booking may take it."""
+    booking_undo_minutes: float = Field(default=5.0, ge=0, le=60)
+    """"Undo" / "cancel that" cancels a booking confirmed this recently."""
+    booking_demo_timezone: str = "Europe/Stockholm"
+    """Time zone of the demo venues `python -m ops.cli venues seed` creates."""
+    booking_provider_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    """The longest one call to a venue's provider (Google Calendar, a webhook) may take."""
+    google_calendar_credentials_file: Path | None = None
+    """A Google service account's JSON key; without it, `google` venues fail closed."""
+    booking_callback_base_url: str = "http://127.0.0.1:8000"
+    """Public base URL of this API, where webhook venues send their answers."""
+
     def sqlalchemy_url(self) -> str:
         return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]

@@ -114,7 +114,7 @@ async def build_providers(settings: Settings) -> Providers:
     )
 
 
-PORT_MODULES: tuple[str, ...] = ()
+PORT_MODULES: tuple[str, ...] = ("providers.webhooks", "providers.bookings")
 """Modules with `build(settings, pool, redis) -> dict[type, object]`: the providers skills use."""
 
 

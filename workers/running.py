@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
-from domain.errors import PermanentError
+from domain.errors import DomainError, PermanentError
 from domain.skills import Skill, SkillContext
 from domain.tasks import Outcome, RetryPolicy, Task, decide_failure
 
@@ -24,13 +25,19 @@ async def run_task(task: Task, skill: Skill | None, ctx: SkillContext, max_attem
         async with asyncio.timeout(skill.timeout_seconds):
             return await skill.handler(task, ctx)
     except PermanentError as exc:
-        return decide_failure(exc, transient=False, attempt=task.attempts, policy=policy)
-    except Exception as exc:
-        if not isinstance(exc, TimeoutError):
+        return _told(exc, decide_failure(exc, transient=False, attempt=task.attempts, policy=policy))
+    except Exception as exc:  # any other failure of a skill is worth a retry
+        if not isinstance(exc, TimeoutError | DomainError):
             log.warning("skill raised", exc_info=True, extra={"kind": task.kind, "attempt": task.attempts})
-        return decide_failure(exc, transient=True, attempt=task.attempts, policy=policy)
+        return _told(exc, decide_failure(exc, transient=True, attempt=task.attempts, policy=policy))
+
+
+def _told(exc: Exception, outcome: Outcome) -> Outcome:
+    """A domain error may carry what to tell the person ("I couldn't confirm yet; I'll try again")."""
+    reply = getattr(exc, "reply", None)
+    return replace(outcome, reply=reply) if isinstance(reply, str) and reply else outcome
 
 
 def _with_attempts(policy: RetryPolicy, max_attempts: int) -> RetryPolicy:
     """The task row's max_attempts wins: it was fixed when the task was accepted."""
-    return RetryPolicy(max_attempts, policy.base_seconds, policy.cap_seconds, policy.jitter)
+    return replace(policy, max_attempts=max_attempts)  # keeps subclasses (a retry schedule)

@@ -81,6 +81,8 @@ class SkillRegistry:
 SKILL_MODULES: tuple[str, ...] = (
     "domain.skills.answer",
     "domain.skills.noop",
+    "domain.skills.notify",
+    "domain.skills.bookings",
 )
 """Modules of built-in skills; each has `SKILLS: list[Skill]` and `ROUTES: dict[str, str]`
 (intent -> skill name)."""

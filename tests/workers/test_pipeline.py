@@ -87,7 +87,7 @@ async def test_failing_skill_retries_with_growing_delays_then_dead_letters_then_
         assert gaps[0] < gaps[1] < gaps[2]
         assert dead.error is not None and dead.error["type"] == "ConnectionError"
         dlq = (await client.get("/v1/admin/dlq", headers=ADMIN)).json()["items"]
-        assert [d["id"] for d in dlq] == [str(task_id)]
+        assert str(task_id) in [d["id"] for d in dlq]  # the list is global: other tests' dead letters too
         assert await providers.streams.dlq_length() == 1
         async with providers.pool.acquire() as conn:
             await conn.execute("UPDATE probe_switch SET failing = false WHERE name = 'sms'")
@@ -99,7 +99,8 @@ async def test_failing_skill_retries_with_growing_delays_then_dead_letters_then_
     assert fixed.reply == "fixed" and fixed.attempts == 1
     assert await count(providers, "SELECT count(*) FROM probe_effects WHERE task_id = $1", task_id) == 1
     assert await providers.streams.dlq_length() == 0
-    assert (await client.get("/v1/admin/dlq", headers=ADMIN)).json()["items"] == []
+    remaining = (await client.get("/v1/admin/dlq", headers=ADMIN)).json()["items"]
+    assert str(task_id) not in [d["id"] for d in remaining]
     async with providers.uow() as uow:
         reasons = [e.reason for e in await uow.tasks.events(task_id)]
     assert reasons.count("replayed by an operator") == 1

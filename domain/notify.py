@@ -1,0 +1,338 @@
+"""Notifying family through signed webhooks: one delivery per (task, contact), logged per attempt.
+
+Exactly-once as far as a sender can promise it: the delivery row is claimed in SQL before
+sending and is never claimed again once it succeeded, so a re-run or a duplicate doorbell does not
+send twice. Only a crash between the receiver's 2xx and the commit of the log can repeat a send,
+with the same `webhook-id`, which receivers use to drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from domain.contacts import Contact, SystemTopic, Topic, contacts_named
+from domain.errors import Conflict, InvalidInput, NotFound, PermanentError, TransientError
+from domain.intents import Intent
+from domain.notify_ports import (
+    ContactsUnitOfWork,
+    ContactsUnitOfWorkFactory,
+    Delivery,
+    DeliveryStatus,
+    NewDelivery,
+    SigningTarget,
+    WebhookRequest,
+    WebhookSender,
+)
+from domain.ports import Clock, Doorbell, NewTask, TaskQueue
+from domain.services import DeadLetterQueue
+from domain.tasks import Lane, Outcome, Task, TaskStatus, decide_failure
+from domain.users import User
+from domain.webhooks import (
+    DELIVERY_RETRY,
+    AttemptResult,
+    Event,
+    SendReport,
+    delivery_id,
+    describe,
+    judge,
+    notification_conversation_id,
+    notification_task_id,
+)
+
+log = logging.getLogger(__name__)
+
+NOTIFY_FAMILY_KIND = "notify_family"
+NOTIFY_CONTACT_KIND = "notify_contact"
+NOTIFY_LANE = Lane.NOTIFY
+MAX_TEXT = 1000
+LEASE_MARGIN_SECONDS = 5.0
+"""A delivery being sent is held this much longer than the sender's timeout: long enough that a
+live run is never overtaken, short enough that a crashed one is taken up at the next retry."""
+
+
+class WebhookFailed(TransientError):
+    """The receiver did not take the delivery (5xx, 408, 429, timeout, connection error)."""
+
+
+class WebhookRejected(PermanentError):
+    """The receiver refused it (another 4xx) or redirected it: retrying would not help."""
+
+
+class DestinationRefused(PermanentError):
+    """The URL resolves to an address webhooks may not reach."""
+
+
+class ConsentMissing(PermanentError):
+    """The contact has not agreed to be told about this topic."""
+
+
+class Verdict(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    NO_CONTACT = "no_contact"
+    NO_CONSENT = "no_consent"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a notify task asks: tell this contact this text, about this topic."""
+
+    task: Task
+    contact_id: uuid.UUID
+    topic: Topic
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPorts:
+    uow: ContactsUnitOfWorkFactory
+    sender: WebhookSender
+    clock: Clock
+    send_timeout_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    verdict: Verdict
+    outcome: Outcome
+    """The task's outcome, without a reply: the skill words that for the person."""
+    contact: Contact | None = None
+
+
+async def deliver(notice: Notice, *, ports: DeliveryPorts) -> DeliveryResult:
+    """Send the notice once to its contact, if the contact still exists and consents.
+
+    Raises TransientError when another run holds the delivery (the task retries later).
+    """
+    async with ports.uow() as uow:
+        target = await uow.contacts.signing_target(notice.task.user_id, notice.contact_id)
+        if target is None:
+            return DeliveryResult(Verdict.NO_CONTACT, _not_sent("contact removed"))
+        if not target.contact.allows(notice.topic):
+            return DeliveryResult(Verdict.NO_CONSENT, _not_sent("no consent"), target.contact)
+        lease = ports.send_timeout_seconds + LEASE_MARGIN_SECONDS
+        claim = await uow.deliveries.claim(_new_delivery(notice, target, ports.clock), lease)
+    if claim.delivery is None:
+        if claim.status is DeliveryStatus.SUCCEEDED:
+            return DeliveryResult(Verdict.SENT, _sent(notice, target.contact, None), target.contact)
+        raise TransientError("this delivery is being sent by another run")
+    return await _send(notice, target, claim.delivery, ports)
+
+
+def _new_delivery(notice: Notice, target: SigningTarget, clock: Clock) -> NewDelivery:
+    event = Event(
+        delivery_id=delivery_id(notice.task.id, target.contact.id),
+        topic=notice.topic,
+        text=notice.text,
+        contact=target.contact,
+        sender_name=target.sender_name,
+        at=clock.now(),
+    )
+    return NewDelivery(event.delivery_id, target.contact.id, notice.task.id, event.type, event.body())
+
+
+async def _send(
+    notice: Notice, target: SigningTarget, delivery: Delivery, ports: DeliveryPorts
+) -> DeliveryResult:
+    request = WebhookRequest(target.contact.webhook_url, str(delivery.id), delivery.body, target.secrets)
+    report = await ports.sender.send(request)
+    result = judge(report)
+    outcome = _attempt_outcome(notice, target.contact, result, report)
+    async with ports.uow() as uow:
+        await uow.deliveries.record(delivery.id, delivery.attempts, result, report, _status_after(outcome))
+    log.info(
+        "webhook attempt %s",
+        result.value,
+        extra={
+            "delivery_id": str(delivery.id),
+            "contact_id": str(target.contact.id),
+            "attempt": delivery.attempts,
+            "status_code": report.status_code,
+            "elapsed_ms": round(report.duration_ms, 2),
+        },
+    )
+    verdict = {TaskStatus.SUCCEEDED: Verdict.SENT, TaskStatus.RETRYING: Verdict.RETRY}
+    return DeliveryResult(verdict.get(outcome.status, Verdict.FAILED), outcome, target.contact)
+
+
+def _attempt_outcome(notice: Notice, contact: Contact, result: AttemptResult, report: SendReport) -> Outcome:
+    if result is AttemptResult.DELIVERED:
+        return _sent(notice, contact, report.status_code)
+    error: Exception
+    if result is AttemptResult.FAILED:
+        error = WebhookFailed(describe(report))
+    elif result is AttemptResult.REFUSED:
+        error = DestinationRefused(report.error or "destination refused")
+    else:
+        error = WebhookRejected(describe(report))
+    outcome = decide_failure(
+        error, transient=result is AttemptResult.FAILED, attempt=notice.task.attempts, policy=DELIVERY_RETRY
+    )
+    detail = dict(outcome.error or {}, status_code=report.status_code)
+    return replace(outcome, error=detail, result=_result(notice, contact, delivered=False))
+
+
+def _status_after(outcome: Outcome) -> DeliveryStatus:
+    if outcome.status is TaskStatus.SUCCEEDED:
+        return DeliveryStatus.SUCCEEDED
+    return DeliveryStatus.RETRYING if outcome.status is TaskStatus.RETRYING else DeliveryStatus.DEAD
+
+
+def _result(notice: Notice, contact: Contact, *, delivered: bool) -> dict[str, Any]:
+    return {
+        "delivered": delivered,
+        "delivery_id": str(delivery_id(notice.task.id, contact.id)),
+        "contact_id": str(contact.id),
+        "topic": notice.topic,
+    }
+
+
+def _sent(notice: Notice, contact: Contact, status_code: int | None) -> Outcome:
+    return Outcome.succeeded(result=_result(notice, contact, delivered=True) | {"status_code": status_code})
+
+
+def _not_sent(reason: str) -> Outcome:
+    return Outcome.succeeded(result={"delivered": False, "reason": reason})
+
+
+def consent_refusal(notice: Notice, contact: Contact, reply: str | None) -> Outcome:
+    """A refusal is permanent (see PermanentError): dead-lettered at once, with the reason kept."""
+    outcome = decide_failure(
+        ConsentMissing(f"the contact has not agreed to {notice.topic}"),
+        transient=False,
+        attempt=notice.task.attempts,
+        policy=DELIVERY_RETRY,
+    )
+    return replace(outcome, reply=reply, result=_result(notice, contact, delivered=False))
+
+
+# Notifications for other parts of Errand -----------------------------------------------------
+
+
+def _valid_text(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("a notification needs a text")
+    if len(cleaned) > MAX_TEXT:
+        raise InvalidInput(f"a notification has at most {MAX_TEXT} characters")
+    return cleaned
+
+
+def _notification_task(
+    user_id: uuid.UUID, contact: Contact, topic: SystemTopic, text: str, source_id: uuid.UUID, published: bool
+) -> NewTask:
+    return NewTask(
+        id=notification_task_id(source_id, contact.id, topic),
+        user_id=user_id,
+        conversation_id=notification_conversation_id(user_id, source_id),
+        kind=NOTIFY_CONTACT_KIND,
+        lane=NOTIFY_LANE,
+        intent=Intent.NOTIFY_FAMILY.value,
+        slots={"contact": contact.name, "message": text},
+        input={"contact_id": str(contact.id), "topic": topic, "text": text, "source_id": str(source_id)},
+        parser="system",
+        max_attempts=DELIVERY_RETRY.max_attempts,
+        idempotency_key=None,
+        request_hash=None,
+        reason=f"notification: {topic}",
+        presumed_published=published,
+    )
+
+
+async def notify_contacts(
+    user_id: uuid.UUID,
+    topic: SystemTopic,
+    text: str,
+    *,
+    source_id: uuid.UUID,
+    uow: ContactsUnitOfWork,
+    queue: TaskQueue | None,
+    only: Sequence[str] = (),
+) -> list[uuid.UUID]:
+    """Queue a notification to each of the user's contacts who agreed to `topic`; returns the task ids.
+
+    `only` narrows them to the contacts named there (names, relations or ids, as the person says
+    them: "Anna", "my daughter"); the consent still decides.
+
+    Idempotent: the task ids derive from `source_id`, the contact and the topic, so calling it again
+    (a retried reminder, a re-run job) inserts nothing new. Inside a transaction of yours pass
+    `queue=None`: the rows are the outbox, and the relay publishes them once you commit. Outside
+    one, pass the queue and they are published at once (or handed to the relay if that fails).
+    """
+    text = _valid_text(text)
+    contacts = await uow.contacts.consenting(user_id, topic)
+    if only:
+        contacts = [c for c in contacts if any(c in contacts_named(name, contacts) for name in only)]
+    tasks = [_notification_task(user_id, c, topic, text, source_id, queue is not None) for c in contacts]
+    if not tasks:
+        return []
+    inserted = await uow.deliveries.enqueue(tasks)
+    published = queue is None or not inserted or await queue.publish([_doorbell(t) for t in inserted])
+    if not published:  # the broker is away: the relay publishes them
+        for task in inserted:
+            await uow.tasks.mark_unpublished(task.id)
+    return [t.id for t in tasks]
+
+
+def _doorbell(task: Task) -> Doorbell:
+    return Doorbell(task.id, task.lane, task.kind)
+
+
+# The delivery log, as the person sees it -----------------------------------------------------
+
+
+async def _own_contact(user: User, contact_id: uuid.UUID, uow: ContactsUnitOfWork) -> Contact:
+    contact = await uow.contacts.get(user.id, contact_id)
+    if contact is None:
+        raise NotFound("contact not found")
+    return contact
+
+
+async def list_deliveries(
+    user: User, contact_id: uuid.UUID, *, limit: int, cursor: uuid.UUID | None, uow: ContactsUnitOfWork
+) -> tuple[list[Delivery], uuid.UUID | None]:
+    """A page of the contact's deliveries, newest first, with every attempt; and the next cursor."""
+    if not 1 <= limit <= 100:
+        raise InvalidInput("limit must be between 1 and 100")
+    await _own_contact(user, contact_id, uow)
+    page = await uow.deliveries.page(contact_id, limit + 1, cursor)
+    next_cursor = page[limit - 1].id if len(page) > limit else None
+    return page[:limit], next_cursor
+
+
+async def replay_delivery(
+    user: User,
+    contact_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    *,
+    uow: ContactsUnitOfWork,
+    queue: TaskQueue,
+    dlq: DeadLetterQueue,
+) -> Delivery:
+    """Send a dead delivery again, with fresh attempts. Conflict when it succeeded (an event is
+    never sent twice) or is still being retried; NotFound when it is not the user's."""
+    await _own_contact(user, contact_id, uow)
+    delivery = await uow.deliveries.get(contact_id, delivery_id)
+    if delivery is None:
+        raise NotFound("delivery not found")
+    if delivery.status is DeliveryStatus.SUCCEEDED:
+        raise Conflict("this delivery succeeded; an event is never sent twice")
+    async with uow.transaction():
+        task = await uow.tasks.requeue_dead_letter(
+            delivery.task_id, "webhook delivery replayed by the person"
+        )
+        if task is None:
+            raise Conflict("this delivery is still being retried")
+        await uow.deliveries.reopen(delivery.id)
+    await dlq.discard(task.id)
+    if not await queue.publish([_doorbell(task)]):
+        await uow.tasks.mark_unpublished(task.id)
+    replayed = await uow.deliveries.get(contact_id, delivery_id)
+    assert replayed is not None
+    return replayed

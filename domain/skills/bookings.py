@@ -1,0 +1,377 @@
+"""Booking skills on the `booking` lane: book a table or an appointment (hold, read back, confirm),
+cancel a booking, say what is booked.
+
+A booking task runs twice. Run 1 holds the slot and returns AWAITING_CONFIRMATION with the
+read-back and `result.hold_id`; the person's yes queues the task again with that result, and run 2
+confirms with the venue's provider. A time that is taken is a question with alternatives
+(NEEDS_INPUT, `result.ask = "start"`), never a failure; a provider that does not answer raises
+ProviderUnavailable (a TransientError): the task retries and nothing is booked on a guess.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.booking_flow import (
+    BookingDeps,
+    Confirmed,
+    Full,
+    Held,
+    Wish,
+    book_for_task,
+    cancel_booking,
+    find_bookings,
+)
+from domain.bookings import (
+    Booking,
+    BookingPolicy,
+    BookingProviders,
+    BookingQuery,
+    BookingStatus,
+    BookingStore,
+    Venue,
+    VenueKind,
+    duration,
+    find_service,
+    is_open,
+)
+from domain.conversation import read_back
+from domain.intents import Intent
+from domain.skills import Skill, SkillContext
+from domain.slots import Slots
+from domain.tasks import Lane, Outcome, RetryPolicy, Task, TaskStatus
+from domain.venue_match import match_venue
+
+RETRY = RetryPolicy(max_attempts=8, base_seconds=5.0, cap_seconds=120.0)
+"""A venue's calendar that is down gets about seven minutes to come back before the task gives up."""
+
+
+class _WallClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def booking_deps(ctx: SkillContext) -> BookingDeps:
+    policy = ctx.ports.get(BookingPolicy)
+    return BookingDeps(
+        store=ctx.port(BookingStore),  # mypy#4717: a Protocol as key
+        providers=ctx.port(BookingProviders),
+        clock=ctx.clock or _WallClock(),
+        policy=policy if isinstance(policy, BookingPolicy) else BookingPolicy(),
+    )
+
+
+def _zone(task: Task) -> str:
+    return str(task.input.get("timezone") or "UTC")
+
+
+# --- book ------------------------------------------------------------------------------------
+
+
+async def book(task: Task, ctx: SkillContext) -> Outcome:
+    """Run 1 holds and asks; run 2 (result.hold_id, or a retry after the yes) confirms."""
+    deps = booking_deps(ctx)
+    now, zone = deps.clock.now(), _zone(task)
+    venues = await deps.store.venues(task.user_id)
+    wish = _wish(task, Slots.model_validate(task.slots), venues, now)
+    if isinstance(wish, Outcome):
+        return wish
+    confirmed = bool((task.result or {}).get("hold_id"))
+    done = await book_for_task(task.id, task.user_id, wish, deps, confirmed_by_person=confirmed)
+    if isinstance(done, Held):
+        return _held(done, now, zone)
+    if isinstance(done, Confirmed):
+        return _confirmed(done, now, zone)
+    return _full(done, now, zone)
+
+
+def _wish(task: Task, slots: Slots, venues: list[Venue], now: datetime) -> Wish | Outcome:
+    """The request resolved against a known venue, or the question that must be asked first."""
+    venue = _choose_venue(task.intent, slots.venue, venues)
+    if isinstance(venue, Outcome):
+        return venue
+    if slots.start is None:
+        return Outcome.needs_input("What day and time would you like?", {"ask": "start"})
+    if slots.start <= now:
+        return Outcome.needs_input(
+            "That time has already passed. What day and time would you like?", {"ask": "start"}
+        )
+    service = find_service(venue, slots.service)
+    if slots.service and venue.services and service is None:
+        offered = [f"a {name} ({minutes} min)" for name, minutes in venue.services.items()]
+        return Outcome.needs_input(
+            f"{venue.name} offers {_or(offered)}. Which would you like?",
+            {"ask": "service", "choices": list(venue.services)},
+        )
+    party = (slots.party_size or 1) if venue.kind is VenueKind.RESTAURANT else 1
+    if party > venue.largest():
+        return Outcome.needs_input(
+            f"The largest table at {venue.name} seats {venue.largest()}. For how many people?",
+            {"ask": "party_size"},
+        )
+    return Wish(venue, slots.start, slots.start + duration(venue, service), party, service)
+
+
+def _choose_venue(intent: str, said: str | None, venues: list[Venue]) -> Venue | Outcome:
+    """Only a venue we know, matched forgivingly; anything else is a question, never a guess."""
+    match = match_venue(said, venues)
+    if match.venue is not None:
+        return match.venue
+    if match.candidates:
+        names = [v.name for v in match.candidates]
+        return Outcome.needs_input(f"Did you mean {_or(names)}?", {"ask": "venue", "choices": names})
+    restaurants = intent == Intent.BOOK_RESTAURANT
+    kinds = {VenueKind.RESTAURANT} if restaurants else {VenueKind.SALON, VenueKind.CLINIC}
+    names = [v.name for v in venues if v.kind in kinds] or [v.name for v in venues]
+    ask = "Which restaurant would you like?" if restaurants else "Where would you like the appointment?"
+    known = f" I know {_and(names)}." if names else ""
+    return Outcome.needs_input(ask + known, {"ask": "venue", "choices": names})
+
+
+def _held(done: Held, now: datetime, zone: str) -> Outcome:
+    b, venue = done.booking, done.venue
+    return Outcome(
+        TaskStatus.AWAITING_CONFIRMATION,
+        reply=_read_back(b, venue, now, zone),
+        result={"hold_id": str(b.id), **_facts(b, venue, zone)},
+        reason="held; awaiting confirmation",
+    )
+
+
+def _confirmed(done: Confirmed, now: datetime, zone: str) -> Outcome:
+    b, venue = done.booking, done.venue
+    reply = (
+        f"Booked: {_what(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)}. "
+        f"Your reference is {b.ref}."
+    )
+    return Outcome.succeeded(reply=reply, result={"booking_id": str(b.id), **_facts(b, venue, zone)})
+
+
+def _full(full: Full, now: datetime, zone: str) -> Outcome:
+    wish, venue = full.wish, full.wish.venue
+    when = short_when(wish.starts_at, now, zone)
+    if not is_open(venue, wish.starts_at, wish.starts_at + timedelta(minutes=1)):
+        opening = f"Sorry, {venue.name} is closed {when}."
+    elif not is_open(venue, wish.starts_at, wish.ends_at):
+        opening = f"Sorry, {venue.name} closes too early for a booking {when}."
+    else:
+        opening = f"Sorry, {venue.name} is full {when}."
+    if full.alternatives:
+        question = f" Would {_or(_times(full.alternatives, wish.starts_at, now, zone))} suit you?"
+    else:
+        question = " Would another day or time suit you?"
+    result: dict[str, Any] = {
+        "ask": "start",
+        "alternatives": [at.astimezone(ZoneInfo(zone)).isoformat() for at in full.alternatives],
+        "venue": venue.name,
+        "venue_id": str(venue.id),
+    }
+    return Outcome.needs_input(opening + question, result)
+
+
+def _times(alternatives: list[datetime], wanted: datetime, now: datetime, zone: str) -> list[str]:
+    """ "18:30", or "Wednesday at 19:00" when it is another day than the one asked for."""
+    tz = ZoneInfo(zone)
+    day = wanted.astimezone(tz).date()
+    return [
+        f"{at.astimezone(tz):%H:%M}"
+        if at.astimezone(tz).date() == day
+        else short_when(at, now, zone).removeprefix("on ")
+        for at in alternatives
+    ]
+
+
+def _read_back(b: Booking, venue: Venue, now: datetime, zone: str) -> str:
+    start = b.starts_at.astimezone(ZoneInfo(zone))
+    if venue.kind is VenueKind.RESTAURANT:
+        return read_back(
+            Intent.BOOK_RESTAURANT, Slots(venue=venue.name, party_size=b.party_size, start=start), now, zone
+        )
+    return read_back(
+        Intent.BOOK_APPOINTMENT, Slots(venue=venue.name, service=b.service, start=start), now, zone
+    )
+
+
+def _what(b: Booking, venue: Venue) -> str:
+    if venue.kind is VenueKind.RESTAURANT:
+        return f"a table for {b.party_size}"
+    return f"a {b.service}" if b.service else "an appointment"
+
+
+def _facts(b: Booking, venue: Venue, zone: str) -> dict[str, Any]:
+    tz = ZoneInfo(zone)
+    return {
+        "ref": b.ref,
+        "status": b.status.value,
+        "venue": venue.name,
+        "venue_id": str(venue.id),
+        "start": b.starts_at.astimezone(tz).isoformat(),
+        "end": b.ends_at.astimezone(tz).isoformat(),
+        "party_size": b.party_size,
+        "service": b.service,
+    }
+
+
+def short_when(at: datetime, now: datetime, zone: str) -> str:
+    """'tomorrow at 19:00', 'on Friday at 18:00', 'on Fri 4 Dec at 18:00'."""
+    tz = ZoneInfo(zone)
+    local = at.astimezone(tz)
+    days = (local.date() - now.astimezone(tz).date()).days
+    clock = f"at {local:%H:%M}"
+    if days == 0:
+        return f"today {clock}"
+    if days == 1:
+        return f"tomorrow {clock}"
+    if 1 < days < 7:
+        return f"on {local:%A} {clock}"
+    return f"on {local:%a} {local.day} {local:%b} {clock}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+# --- cancel and status -------------------------------------------------------------------------
+
+
+def _query(slots: Slots, venues: list[Venue], now: datetime, zone: str, **extra: Any) -> BookingQuery | None:
+    """What the person said, as a query; None when they named a venue we do not know."""
+    venue_ids: tuple[Any, ...] | None = None
+    if slots.venue:
+        match = match_venue(slots.venue, venues)
+        found = [match.venue] if match.venue else list(match.candidates)
+        if not found:
+            return None
+        venue_ids = tuple(v.id for v in found)
+    day = None
+    if slots.start is not None:
+        local = slots.start.astimezone(ZoneInfo(zone))
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        day = (midnight, midnight + timedelta(days=1))
+    ref = slots.booking_ref.strip().upper() if slots.booking_ref else None
+    return BookingQuery(ref=ref, venue_ids=venue_ids, day=day, **extra)
+
+
+def _said_anything(slots: Slots) -> bool:
+    return bool(slots.booking_ref or slots.venue or slots.start)
+
+
+def _narrow(found: list[Booking], slots: Slots) -> list[Booking]:
+    """Several that day, and a time was said: the one at that time."""
+    if len(found) > 1 and slots.start is not None:
+        exact = [b for b in found if b.starts_at == slots.start]
+        return exact or found
+    return found
+
+
+async def cancel(task: Task, ctx: SkillContext) -> Outcome:
+    """Cancel the booking the person means: by reference, venue or day; with nothing said, the one
+    just made (undo) or their only upcoming one. Several -> asks which. A re-run finds what it did."""
+    deps = booking_deps(ctx)
+    now, zone = deps.clock.now(), _zone(task)
+    slots = Slots.model_validate(task.slots)
+    venues = {v.id: v for v in await deps.store.venues(task.user_id)}
+    found = await _to_cancel(task, slots, list(venues.values()), deps)
+    if not found:
+        return await _nothing_to_cancel(task, slots, deps, venues, now, zone)
+    if len(found) > 1:
+        return _which(found, venues, now, zone, "cancel")
+    booking = found[0]
+    venue = venues[booking.venue_id]
+    if booking.status is not BookingStatus.CANCELLED:
+        booking = await cancel_booking(booking, venue, deps, by_task=task.id)
+    reply = f"Cancelled: {_what(booking, venue)} at {venue.name} {short_when(booking.starts_at, now, zone)}."
+    return Outcome.succeeded(
+        reply=reply, result={"booking_id": str(booking.id), **_facts(booking, venue, zone)}
+    )
+
+
+async def _to_cancel(task: Task, slots: Slots, venues: list[Venue], deps: BookingDeps) -> list[Booking]:
+    now = deps.clock.now()
+    if not _said_anything(slots):
+        mine = await deps.store.find(task.user_id, BookingQuery(cancelled_by=task.id, after=now))
+        done = [b for b in mine if b.status is BookingStatus.CANCELLED]
+        if done:
+            return done[:1]
+        recent = await deps.store.last_confirmed(task.user_id, now - deps.policy.undo_window)
+        return [recent] if recent is not None else mine
+    query = _query(slots, venues, now, _zone(task), cancelled_by=task.id, after=now)
+    if query is None:
+        return []
+    return _narrow(await find_bookings(task.user_id, query, deps), slots)
+
+
+async def _nothing_to_cancel(
+    task: Task, slots: Slots, deps: BookingDeps, venues: dict[Any, Venue], now: datetime, zone: str
+) -> Outcome:
+    upcoming = await deps.store.find(task.user_id, BookingQuery(after=now))
+    if not upcoming:
+        return Outcome.succeeded(reply="You have no upcoming bookings to cancel.", result={"bookings": []})
+    listed = [_describe(b, venues[b.venue_id], now, zone) for b in upcoming[:5]]
+    return Outcome.needs_input(
+        f"I couldn't find that booking. You have {_and(listed)}. Which one should I cancel?",
+        {"ask": "booking_ref", "choices": [b.ref for b in upcoming[:5]]},
+    )
+
+
+def _which(found: list[Booking], venues: dict[Any, Venue], now: datetime, zone: str, verb: str) -> Outcome:
+    listed = [_describe(b, venues[b.venue_id], now, zone) for b in found[:5]]
+    return Outcome.needs_input(
+        f"Which booking should I {verb}: {_or(listed)}?",
+        {"ask": "booking_ref", "choices": [b.ref for b in found[:5]]},
+    )
+
+
+def _describe(b: Booking, venue: Venue, now: datetime, zone: str) -> str:
+    return f"{_what(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)} (reference {b.ref})"
+
+
+async def status(task: Task, ctx: SkillContext) -> Outcome:
+    """What the person has booked, by reference, venue or day; with nothing said, what is coming up."""
+    deps = booking_deps(ctx)
+    now, zone = deps.clock.now(), _zone(task)
+    slots = Slots.model_validate(task.slots)
+    venues = {v.id: v for v in await deps.store.venues(task.user_id)}
+    query = _query(slots, list(venues.values()), now, zone, after=None if slots.booking_ref else now)
+    found = _narrow(await find_bookings(task.user_id, query, deps), slots) if query else []
+    if not found:
+        reply = (
+            "I couldn't find a booking like that."
+            if _said_anything(slots)
+            else "You have no upcoming bookings."
+        )
+        return Outcome.succeeded(reply=reply, result={"bookings": []})
+    listed = [_describe(b, venues[b.venue_id], now, zone) for b in found[:5]]
+    if len(found) == 1:
+        reply = f"You have {listed[0]}."
+    else:
+        reply = f"You have {len(found)} bookings: {_and(listed)}."
+    return Outcome.succeeded(
+        reply=reply, result={"bookings": [_facts(b, venues[b.venue_id], zone) for b in found]}
+    )
+
+
+BOOK_RESTAURANT = Skill("book_restaurant", Lane.BOOKING, book, RETRY, timeout_seconds=30.0)
+BOOK_APPOINTMENT = Skill("book_appointment", Lane.BOOKING, book, RETRY, timeout_seconds=30.0)
+CANCEL_BOOKING = Skill("cancel_booking", Lane.BOOKING, cancel, RETRY, timeout_seconds=30.0)
+BOOKING_STATUS = Skill(
+    "booking_status",
+    Lane.BOOKING,
+    status,
+    RetryPolicy(max_attempts=3, base_seconds=1.0),
+    timeout_seconds=15.0,
+)
+
+SKILLS = [BOOK_RESTAURANT, BOOK_APPOINTMENT, CANCEL_BOOKING, BOOKING_STATUS]
+ROUTES: dict[str, str] = {
+    Intent.BOOK_RESTAURANT: BOOK_RESTAURANT.name,
+    Intent.BOOK_APPOINTMENT: BOOK_APPOINTMENT.name,
+    Intent.CANCEL_BOOKING: CANCEL_BOOKING.name,
+    Intent.BOOKING_STATUS: BOOKING_STATUS.name,
+}
