@@ -27,6 +27,7 @@ from domain.ports import (
     UnitOfWorkFactory,
 )
 from domain.skills import SkillRegistry
+from domain.skills.reminders import followup_skill
 from domain.slots import Slots
 from domain.tasks import TERMINAL, Task, TaskStatus
 from domain.users import User, hash_token, new_token, valid_timezone
@@ -113,7 +114,8 @@ def _new_task(
     now: datetime,
 ) -> NewTask:
     step = first_step(parsed, now, timezone, confirm_reminders=msg.user.confirm_reminders)
-    skill = registry.for_intent(parsed.intent)
+    # "I took it" / "did I take my pill today?" carry no action of the taxonomy: the dose ledger answers.
+    skill = registry.get(followup_skill(msg.text, parsed.intent) or "") or registry.for_intent(parsed.intent)
     facts: dict[str, Any] = {"text": msg.text, "timezone": timezone, "confidence": parsed.confidence}
     if parsed.unsupported or parsed.unsure:
         facts.update(unsupported=parsed.unsupported, unsure=parsed.unsure, candidate=parsed.candidate)

@@ -84,5 +84,18 @@ class Settings(BaseSettings):
     booking_callback_base_url: str = "http://127.0.0.1:8000"
     """Public base URL of this API, where webhook venues send their answers."""
 
+    # Reminders (the reminders slice)
+    reminder_batch: int = Field(default=500, ge=1, le=10_000)
+    """Due reminders (and escalation steps, and missed doses) the scheduler claims per transaction."""
+    reminder_catch_up_seconds: float = Field(default=1800.0, ge=0)
+    """After downtime, an occurrence at most this late still fires; older ones are recorded missed
+    (a very late reminder invites a dose too close to the next one)."""
+    reminder_backlog_per_pass: int = Field(default=100, ge=1)
+    """Most occurrences one reminder records per pass, so a long outage is worked off in steps."""
+    reminder_min_interval_seconds: float = Field(default=60.0, ge=0)
+    """New reminders may not repeat more often than this."""
+    reminder_past_grace_seconds: float = Field(default=60.0, ge=0)
+    """A one-off reminder set for this little in the past fires at once; older ones are refused."""
+
     def sqlalchemy_url(self) -> str:
         return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]

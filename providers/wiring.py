@@ -114,7 +114,12 @@ async def build_providers(settings: Settings) -> Providers:
     )
 
 
-PORT_MODULES: tuple[str, ...] = ("providers.webhooks", "providers.bookings")
+PORT_MODULES: tuple[str, ...] = (
+    "providers.webhooks",
+    "providers.bookings",
+    "providers.reminders",
+    "providers.family_alerts",
+)
 """Modules with `build(settings, pool, redis) -> dict[type, object]`: the providers skills use."""
 
 

@@ -83,6 +83,7 @@ SKILL_MODULES: tuple[str, ...] = (
     "domain.skills.noop",
     "domain.skills.notify",
     "domain.skills.bookings",
+    "domain.skills.reminders",
 )
 """Modules of built-in skills; each has `SKILLS: list[Skill]` and `ROUTES: dict[str, str]`
 (intent -> skill name)."""
