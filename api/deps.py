@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import Headers
 
 from api.auth import TokenCache, authenticate, check_admin
 from api.errors import UnsupportedMediaType
@@ -34,9 +35,13 @@ async def admin(request: Request) -> None:
 
 
 async def json_only(request: Request) -> None:
+    require_json(request.headers)
+
+
+def require_json(headers: Headers) -> None:
     """Bodies must be JSON: anything else is a 415, not a confusing validation error."""
-    content_type = request.headers.get("content-type", "")
-    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    content_type = headers.get("content-type", "")
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
     media = content_type.split(";", 1)[0].strip().lower()
     if (content_type or has_body) and not (media == "application/json" or media.endswith("+json")):
         raise UnsupportedMediaType(f"send the body as application/json, not {media or 'no content type'}")
