@@ -6,6 +6,7 @@ hash-tagged per lane (`errand:{booking}:stream`) so each lane lives on one Redis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,9 +87,40 @@ class RedisStreams:
         self._redis = client
         self.keys = keys
         self._breaker = breaker or CircuitBreaker("redis-publish", failure_threshold=3, reset_seconds=2.0)
+        self._waiting: list[tuple[Sequence[Doorbell], asyncio.Future[bool]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def publish(self, doorbells: Sequence[Doorbell]) -> bool:
-        """XADD every doorbell in one pipeline. False when Redis is unreachable (the relay retries)."""
+        """XADD the doorbells. False when Redis is unreachable (the outbox relay publishes later).
+
+        Group commit: publishes that arrive while one is in flight wait and go together in the next
+        pipeline, so a busy API pays one round trip and one client call per batch, not per request
+        (measured: the client's per-command cost was the API's largest after FastAPI's own).
+        """
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((doorbells, done))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_waiting())
+        return await done
+
+    async def _send_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    sent = await self._send([bell for bells, _ in batch for bell in bells])
+                except BaseException as exc:  # a bug or a cancellation: every waiter hears of it
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    raise
+                for _, done in batch:
+                    if not done.done():  # its request may have gone (client disconnected)
+                        done.set_result(sent)
+        finally:
+            self._sender = None
+
+    async def _send(self, doorbells: list[Doorbell]) -> bool:
         try:
             await self._breaker.call(lambda: self._xadd(doorbells))
         except CircuitOpen:
@@ -99,7 +131,7 @@ class RedisStreams:
         return True
 
     async def _xadd(self, doorbells: Sequence[Doorbell]) -> None:
-        if len(doorbells) == 1:  # the API's case: a pipeline object costs more than it saves
+        if len(doorbells) == 1:  # a pipeline object costs more than it saves for one command
             bell = doorbells[0]
             await self._redis.xadd(
                 self.keys.stream(bell.lane), {"task_id": str(bell.task_id), "kind": bell.kind}
