@@ -1,4 +1,5 @@
-"""Wire models of the contacts API. A secret appears only in the answers to creation and rotation."""
+"""Wire models of the contacts API and of the person's own app webhook. A secret appears only in the
+answers to creation and rotation."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.app_webhooks import AppWebhookSet
 from domain.contact_book import RotatedSecret
 from domain.contacts import TOPICS, Contact, Topic
-from domain.notify_ports import Attempt, Delivery, DeliveryStatus
+from domain.notify_ports import AppWebhook, Attempt, Delivery, DeliveryStatus
 from domain.webhooks import AttemptResult
 
 
@@ -138,3 +140,36 @@ class DeliveryOut(BaseModel):
 class DeliveryPage(BaseModel):
     items: list[DeliveryOut]
     next_cursor: str | None
+
+
+class AppWebhookIn(_Strict):
+    url: str = Field(min_length=1, max_length=2048, examples=["https://app.example.com/errand-hook"])
+    secret: str | None = Field(
+        None,
+        max_length=200,
+        description="A `whsec_` secret of your own for a new webhook; one is made when left out",
+    )
+
+
+class AppWebhookOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, webhook: AppWebhook) -> AppWebhookOut:
+        return cls(
+            id=webhook.id, url=webhook.url, created_at=webhook.created_at, updated_at=webhook.updated_at
+        )
+
+
+class AppWebhookSetOut(AppWebhookOut):
+    secret: str | None = Field(
+        description="The signing secret (`whsec_…`) of a webhook this request created, shown once: "
+        "store it now. null when only the URL changed."
+    )
+
+    @classmethod
+    def of_set(cls, done: AppWebhookSet) -> AppWebhookSetOut:
+        return cls(**AppWebhookOut.of(done.webhook).model_dump(), secret=done.secret)

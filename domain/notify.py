@@ -116,13 +116,17 @@ async def deliver(notice: Notice, *, ports: DeliveryPorts) -> DeliveryResult:
             return DeliveryResult(Verdict.NO_CONTACT, _not_sent("contact removed"))
         if not target.contact.allows(notice.topic):
             return DeliveryResult(Verdict.NO_CONSENT, _not_sent("no consent"), target.contact)
-        lease = ports.send_timeout_seconds + LEASE_MARGIN_SECONDS
-        claim = await uow.deliveries.claim(_new_delivery(notice, target, ports.clock), lease)
-    if claim.delivery is None:
-        if claim.status is DeliveryStatus.SUCCEEDED:
-            return DeliveryResult(Verdict.SENT, _sent(notice, target.contact, None), target.contact)
-        raise TransientError("this delivery is being sent by another run")
-    return await _send(notice, target, claim.delivery, ports)
+        claimed = await claim_delivery(uow, _new_delivery(notice, target, ports.clock), ports)
+    if claimed is None:
+        return DeliveryResult(Verdict.SENT, _sent(notice, target.contact, None), target.contact)
+    endpoint = Endpoint(target.contact.webhook_url, target.secrets)
+    sent = await send_claimed(notice.task, endpoint, claimed, ports=ports)
+    if sent.result is AttemptResult.DELIVERED:
+        outcome = _sent(notice, target.contact, sent.report.status_code)
+    else:
+        outcome = replace(sent.outcome, result=_result(notice, target.contact, delivered=False))
+    verdict = {TaskStatus.SUCCEEDED: Verdict.SENT, TaskStatus.RETRYING: Verdict.RETRY}
+    return DeliveryResult(verdict.get(outcome.status, Verdict.FAILED), outcome, target.contact)
 
 
 def _new_delivery(notice: Notice, target: SigningTarget, clock: Clock) -> NewDelivery:
@@ -137,13 +141,47 @@ def _new_delivery(notice: Notice, target: SigningTarget, clock: Clock) -> NewDel
     return NewDelivery(event.delivery_id, target.contact.id, notice.task.id, event.type, event.body())
 
 
-async def _send(
-    notice: Notice, target: SigningTarget, delivery: Delivery, ports: DeliveryPorts
-) -> DeliveryResult:
-    request = WebhookRequest(target.contact.webhook_url, str(delivery.id), delivery.body, target.secrets)
+# Sending one delivery, whatever the endpoint -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a delivery goes and the secrets that sign it."""
+
+    url: str
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One attempt on the wire, and what it means for the task that made it."""
+
+    result: AttemptResult
+    report: SendReport
+    outcome: Outcome
+    """Succeeded, retrying (on DELIVERY_RETRY's schedule) or dead-lettered; its `result` is the
+    caller's to fill."""
+
+
+async def claim_delivery(uow: ContactsUnitOfWork, new: NewDelivery, ports: DeliveryPorts) -> Delivery | None:
+    """The delivery this run may send now (created at the first attempt, with its body fixed), or
+    None when it succeeded before: an event is never sent twice. Raises TransientError while
+    another run holds it (its lease outlasts that run's send, so a live send is never overtaken)."""
+    claim = await uow.deliveries.claim(new, ports.send_timeout_seconds + LEASE_MARGIN_SECONDS)
+    if claim.delivery is not None:
+        return claim.delivery
+    if claim.status is DeliveryStatus.SUCCEEDED:
+        return None
+    raise TransientError("this delivery is being sent by another run")
+
+
+async def send_claimed(task: Task, endpoint: Endpoint, delivery: Delivery, *, ports: DeliveryPorts) -> Sent:
+    """Send a claimed delivery once and log the attempt. The task retries a failure, or ends on a
+    refusal; a crash before the log is written sends it again later, with the same `webhook-id`."""
+    request = WebhookRequest(endpoint.url, str(delivery.id), delivery.body, endpoint.secrets)
     report = await ports.sender.send(request)
     result = judge(report)
-    outcome = _attempt_outcome(notice, target.contact, result, report)
+    outcome = _attempt_outcome(task, result, report)
     async with ports.uow() as uow:
         await uow.deliveries.record(delivery.id, delivery.attempts, result, report, _status_after(outcome))
     log.info(
@@ -151,19 +189,19 @@ async def _send(
         result.value,
         extra={
             "delivery_id": str(delivery.id),
-            "contact_id": str(target.contact.id),
+            "contact_id": str(delivery.contact_id) if delivery.contact_id else None,
+            "app_webhook_id": str(delivery.app_webhook_id) if delivery.app_webhook_id else None,
             "attempt": delivery.attempts,
             "status_code": report.status_code,
             "elapsed_ms": round(report.duration_ms, 2),
         },
     )
-    verdict = {TaskStatus.SUCCEEDED: Verdict.SENT, TaskStatus.RETRYING: Verdict.RETRY}
-    return DeliveryResult(verdict.get(outcome.status, Verdict.FAILED), outcome, target.contact)
+    return Sent(result, report, outcome)
 
 
-def _attempt_outcome(notice: Notice, contact: Contact, result: AttemptResult, report: SendReport) -> Outcome:
+def _attempt_outcome(task: Task, result: AttemptResult, report: SendReport) -> Outcome:
     if result is AttemptResult.DELIVERED:
-        return _sent(notice, contact, report.status_code)
+        return Outcome.succeeded()
     error: Exception
     if result is AttemptResult.FAILED:
         error = WebhookFailed(describe(report))
@@ -172,10 +210,9 @@ def _attempt_outcome(notice: Notice, contact: Contact, result: AttemptResult, re
     else:
         error = WebhookRejected(describe(report))
     outcome = decide_failure(
-        error, transient=result is AttemptResult.FAILED, attempt=notice.task.attempts, policy=DELIVERY_RETRY
+        error, transient=result is AttemptResult.FAILED, attempt=task.attempts, policy=DELIVERY_RETRY
     )
-    detail = dict(outcome.error or {}, status_code=report.status_code)
-    return replace(outcome, error=detail, result=_result(notice, contact, delivered=False))
+    return replace(outcome, error=dict(outcome.error or {}, status_code=report.status_code))
 
 
 def _status_after(outcome: Outcome) -> DeliveryStatus:
@@ -270,14 +307,23 @@ async def notify_contacts(
     if only:
         contacts = [c for c in contacts if any(c in contacts_named(name, contacts) for name in only)]
     tasks = [_notification_task(user_id, c, topic, text, source_id, queue is not None) for c in contacts]
+    await enqueue_notifications(tasks, uow=uow, queue=queue)
+    return [t.id for t in tasks]
+
+
+async def enqueue_notifications(
+    tasks: Sequence[NewTask], *, uow: ContactsUnitOfWork, queue: TaskQueue | None
+) -> None:
+    """Insert notification tasks with derived ids (those that exist are left alone) and publish the
+    new ones: at once with a queue, or by the relay after the caller's commit with `queue=None`
+    (then build them with `presumed_published=False`)."""
     if not tasks:
-        return []
+        return
     inserted = await uow.deliveries.enqueue(tasks)
     published = queue is None or not inserted or await queue.publish([_doorbell(t) for t in inserted])
     if not published:  # the broker is away: the relay publishes them
         for task in inserted:
             await uow.tasks.mark_unpublished(task.id)
-    return [t.id for t in tasks]
 
 
 def _doorbell(task: Task) -> Doorbell:
@@ -298,12 +344,25 @@ async def list_deliveries(
     user: User, contact_id: uuid.UUID, *, limit: int, cursor: uuid.UUID | None, uow: ContactsUnitOfWork
 ) -> tuple[list[Delivery], uuid.UUID | None]:
     """A page of the contact's deliveries, newest first, with every attempt; and the next cursor."""
-    if not 1 <= limit <= 100:
-        raise InvalidInput("limit must be between 1 and 100")
+    _check_limit(limit)
     await _own_contact(user, contact_id, uow)
-    page = await uow.deliveries.page(contact_id, limit + 1, cursor)
+    return await endpoint_deliveries(contact_id, limit=limit, cursor=cursor, uow=uow)
+
+
+async def endpoint_deliveries(
+    endpoint_id: uuid.UUID, *, limit: int, cursor: uuid.UUID | None, uow: ContactsUnitOfWork
+) -> tuple[list[Delivery], uuid.UUID | None]:
+    """As list_deliveries, for any endpoint (a contact, an app webhook) the caller has found to be
+    the person's own."""
+    _check_limit(limit)
+    page = await uow.deliveries.page(endpoint_id, limit + 1, cursor)
     next_cursor = page[limit - 1].id if len(page) > limit else None
     return page[:limit], next_cursor
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= 100:
+        raise InvalidInput("limit must be between 1 and 100")
 
 
 async def replay_delivery(
@@ -318,7 +377,19 @@ async def replay_delivery(
     """Send a dead delivery again, with fresh attempts. Conflict when it succeeded (an event is
     never sent twice) or is still being retried; NotFound when it is not the user's."""
     await _own_contact(user, contact_id, uow)
-    delivery = await uow.deliveries.get(contact_id, delivery_id)
+    return await replay_endpoint_delivery(contact_id, delivery_id, uow=uow, queue=queue, dlq=dlq)
+
+
+async def replay_endpoint_delivery(
+    endpoint_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    *,
+    uow: ContactsUnitOfWork,
+    queue: TaskQueue,
+    dlq: DeadLetterQueue,
+) -> Delivery:
+    """As replay_delivery, for any endpoint the caller has found to be the person's own."""
+    delivery = await uow.deliveries.get(endpoint_id, delivery_id)
     if delivery is None:
         raise NotFound("delivery not found")
     if delivery.status is DeliveryStatus.SUCCEEDED:
@@ -333,6 +404,6 @@ async def replay_delivery(
     await dlq.discard(task.id)
     if not await queue.publish([_doorbell(task)]):
         await uow.tasks.mark_unpublished(task.id)
-    replayed = await uow.deliveries.get(contact_id, delivery_id)
+    replayed = await uow.deliveries.get(endpoint_id, delivery_id)
     assert replayed is not None
     return replayed

@@ -1,8 +1,8 @@
 """The seams of contacts and webhook notifications: repositories, the sender, the destination guard.
 
-`ContactsUnitOfWork` is the core unit of work plus the contacts and the delivery log, on one
-connection, so that a use case (notify_contacts) can insert notification tasks in the caller's
-transaction.
+`ContactsUnitOfWork` is the core unit of work plus the webhook endpoints (the family's contacts, the
+person's own app webhook) and the delivery log, on one connection, so that a use case
+(notify_contacts, push_to_app) can insert notification tasks in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -32,6 +32,26 @@ class SigningTarget:
     """The person's name, so the family knows who the message is from."""
 
 
+@dataclass(frozen=True, slots=True)
+class AppWebhook:
+    """The person's own app endpoint, where their reminders are pushed. Like a contact, it carries no
+    secret, so that the secret cannot reach a log or an answer by accident."""
+
+    id: uuid.UUID
+    """Also the key of its deliveries in the log (never reused: a new webhook gets a new id)."""
+    user_id: uuid.UUID
+    url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AppSigningTarget:
+    webhook: AppWebhook
+    secrets: tuple[str, ...]
+    """The current secret, and the previous one during its grace period after a rotation."""
+
+
 class DeliveryStatus(StrEnum):
     SENDING = "sending"
     SUCCEEDED = "succeeded"
@@ -51,10 +71,11 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One event for one contact (its id is the `webhook-id`), and every attempt to send it."""
+    """One event for one endpoint (its id is the `webhook-id`), and every attempt to send it."""
 
     id: uuid.UUID
-    contact_id: uuid.UUID
+    contact_id: uuid.UUID | None
+    """The family contact it went to; None for a delivery to the person's own app."""
     task_id: uuid.UUID
     event_type: str
     status: DeliveryStatus
@@ -66,15 +87,19 @@ class Delivery:
     last_error: str | None
     body: str
     log: tuple[Attempt, ...] = ()
+    app_webhook_id: uuid.UUID | None = None
+    """The person's app webhook it went to; None for a delivery to a contact."""
 
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
     id: uuid.UUID
-    contact_id: uuid.UUID
+    contact_id: uuid.UUID | None
     task_id: uuid.UUID
     event_type: str
     body: str
+    app_webhook_id: uuid.UUID | None = None
+    """Set instead of `contact_id` for a delivery to the person's own app."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +157,12 @@ class DeliveryLog(Protocol):
         """Log the attempt and move the delivery to `status` (if this run still holds it)."""
         ...
 
-    async def page(self, contact_id: uuid.UUID, limit: int, before: uuid.UUID | None) -> list[Delivery]:
-        """The contact's deliveries, newest first, each with its attempts."""
+    async def page(self, endpoint_id: uuid.UUID, limit: int, before: uuid.UUID | None) -> list[Delivery]:
+        """The deliveries to one endpoint (a contact's id or an app webhook's), newest first, each
+        with its attempts."""
         ...
 
-    async def get(self, contact_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None: ...
+    async def get(self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None: ...
 
     async def reopen(self, delivery_id: uuid.UUID) -> None:
         """A replayed dead delivery may be sent again."""
@@ -148,9 +174,36 @@ class DeliveryLog(Protocol):
         ...
 
 
+class AppWebhookRepository(Protocol):
+    """The person's own app webhook, one per user."""
+
+    async def get(self, user_id: uuid.UUID) -> AppWebhook | None: ...
+
+    async def add(self, webhook: AppWebhook, secret: str) -> AppWebhook | None:
+        """Store it unless the user has one already (then None: two first PUTs raced)."""
+        ...
+
+    async def set_url(self, user_id: uuid.UUID, url: str) -> AppWebhook | None:
+        """A new URL for the existing webhook, keeping its id, secret and log; None if it has none."""
+        ...
+
+    async def delete(self, user_id: uuid.UUID) -> bool:
+        """With its secret and its delivery log."""
+        ...
+
+    async def rotate_secret(self, user_id: uuid.UUID, secret: str, grace_seconds: float) -> datetime | None:
+        """As ContactRepository.rotate_secret."""
+        ...
+
+    async def signing_target(self, user_id: uuid.UUID) -> AppSigningTarget | None: ...
+
+
 class ContactsUnitOfWork(UnitOfWork, Protocol):
     @property
     def contacts(self) -> ContactRepository: ...
+
+    @property
+    def app_webhooks(self) -> AppWebhookRepository: ...
 
     @property
     def deliveries(self) -> DeliveryLog: ...

@@ -265,6 +265,8 @@ class Delivery:
     step: str
     """`due` or `reprompt`."""
     text: str
+    due_at: datetime
+    """When the occurrence was due (a re-prompt's too)."""
 
 
 class ReminderPush(Protocol):
@@ -272,6 +274,11 @@ class ReminderPush(Protocol):
         """Push the reminder to the person's app (a webhook, a notification service). Idempotent on
         `delivery.id`. Without it the app sees the delivery task by polling."""
         ...
+
+
+def ack_path(reminder_id: uuid.UUID, occurrence_id: uuid.UUID) -> str:
+    """Where the person's app acknowledges the dose (POST)."""
+    return f"/v1/reminders/{reminder_id}/occurrences/{occurrence_id}/ack"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import ipaddress
 import random
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -41,6 +42,22 @@ def notification_task_id(source_id: uuid.UUID, contact_id: uuid.UUID, topic: Top
 
 def notification_conversation_id(user_id: uuid.UUID, source_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"notify-conversation:{user_id}:{source_id}")
+
+
+def app_delivery_id(task_id: uuid.UUID, app_webhook_id: uuid.UUID) -> uuid.UUID:
+    """As `delivery_id`, for the person's own app webhook: the same on every retry of the task."""
+    return uuid.uuid5(NAMESPACE, f"app-delivery:{task_id}:{app_webhook_id}")
+
+
+def app_push_task_id(source_id: uuid.UUID, event_type: str) -> uuid.UUID:
+    """The task that pushes one source event to the person's app: asking twice inserts it once."""
+    return uuid.uuid5(NAMESPACE, f"app-push:{event_type}:{source_id}")
+
+
+def envelope(event_type: str, at: datetime, data: Mapping[str, Any]) -> str:
+    """The Standard Webhooks body (`type`, `timestamp`, `data`). Made once, at the first attempt,
+    and resent byte for byte on retries, so the signature covers exactly what was first sent."""
+    return orjson.dumps({"type": event_type, "timestamp": at.isoformat(), "data": data}).decode()
 
 
 EVENT_TYPES: dict[Topic, str] = {
@@ -74,8 +91,7 @@ class Event:
             "contact": {"id": str(self.contact.id), "name": self.contact.name},
             "from": {"name": self.sender_name},
         }
-        envelope = {"type": self.type, "timestamp": self.at.isoformat(), "data": data}
-        return orjson.dumps(envelope).decode()
+        return envelope(self.type, self.at, data)
 
 
 # Secrets -------------------------------------------------------------------------------------

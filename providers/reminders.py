@@ -1,7 +1,8 @@
-"""Reminder providers for skills and the API: the repository, family alerts, the push hook, the limits.
+"""Reminder providers for skills and the API: the repository, family alerts, the push to the person's
+app, the limits.
 
-Listed in providers.wiring.PORT_MODULES. A module listed after this one may replace a port with a
-real one (the family slice's FamilyAlerts, a push service's ReminderPush): later modules win.
+Listed in providers.wiring.PORT_MODULES. A module listed after this one may replace a port with
+another (the family slice's FamilyAlerts does): later modules win.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from domain.reminders import (
-    Delivery,
     FamilyAlert,
     FamilyAlerts,
     ReminderLimits,
     ReminderPush,
     ReminderRepositories,
 )
+from providers.app_push import WebhookReminderPush
+from providers.postgres.contacts import PostgresContactsUnitOfWorkFactory
 from providers.postgres.reminders import reminder_repository
 from providers.settings import Settings
 
@@ -44,19 +46,11 @@ class PostgresFamilyAlerts:
             )
 
 
-class NoPush:
-    """The default ReminderPush: nothing to push; the person's app sees each delivery as a task of
-    theirs (GET /v1/tasks, or a long poll). The hook for a user webhook or a notification service."""
-
-    async def push(self, delivery: Delivery) -> None:
-        return None
-
-
 def build(settings: Settings, pool: asyncpg.Pool, redis: aioredis.Redis) -> dict[type, object]:
     return {
         ReminderRepositories: reminder_repository,
         FamilyAlerts: PostgresFamilyAlerts(pool),
-        ReminderPush: NoPush(),
+        ReminderPush: WebhookReminderPush(PostgresContactsUnitOfWorkFactory(pool)),
         ReminderLimits: ReminderLimits(
             min_interval_seconds=settings.reminder_min_interval_seconds,
             past_grace_seconds=settings.reminder_past_grace_seconds,

@@ -36,12 +36,12 @@ from providers.wiring import Providers
 router = APIRouter(tags=["contacts"], prefix="/v1/contacts")
 
 
-def _uow(providers: Providers) -> ContactsUnitOfWorkFactory:
+def contacts_uow(providers: Providers) -> ContactsUnitOfWorkFactory:
     """Contacts ride on the wiring's skill ports (providers.webhooks.build), shared with the workers."""
     return cast(ContactsUnitOfWorkFactory, providers.skill_ports[ContactsUnitOfWorkFactory])
 
 
-def _guard(providers: Providers) -> DestinationGuard:
+def destination_guard(providers: Providers) -> DestinationGuard:
     return cast(DestinationGuard, providers.skill_ports[DestinationGuard])
 
 
@@ -50,9 +50,9 @@ async def create(body: ContactIn, user: UserDep, providers: ProvidersDep) -> Con
     """Add a contact. The answer holds the webhook secret, once; the URL must reach a public address."""
     consents = frozenset(topic for topic, allowed in body.consents.given().items() if allowed)
     draft = ContactDraft(body.name, body.webhook_url, body.relation, consents, body.secret)
-    async with _uow(providers)() as uow:
+    async with contacts_uow(providers)() as uow:
         contact, secret = await add_contact(
-            user, draft, uow=uow, guard=_guard(providers), clock=providers.clock
+            user, draft, uow=uow, guard=destination_guard(providers), clock=providers.clock
         )
     return ContactCreated(**ContactOut.of(contact).model_dump(), secret=secret)
 
@@ -60,14 +60,14 @@ async def create(body: ContactIn, user: UserDep, providers: ProvidersDep) -> Con
 @router.get("", response_model=list[ContactOut], responses=ERRORS)
 async def read_all(user: UserDep, providers: ProvidersDep) -> list[ContactOut]:
     """The caller's contacts, oldest first (secrets are never shown again)."""
-    async with _uow(providers)() as uow:
+    async with contacts_uow(providers)() as uow:
         contacts = await list_contacts(user, uow=uow)
     return [ContactOut.of(c) for c in contacts]
 
 
 @router.get("/{contact_id}", response_model=ContactOut, responses=ERRORS)
 async def read_one(contact_id: uuid.UUID, user: UserDep, providers: ProvidersDep) -> ContactOut:
-    async with _uow(providers)() as uow:
+    async with contacts_uow(providers)() as uow:
         return ContactOut.of(await get_contact(user, contact_id, uow=uow))
 
 
@@ -82,15 +82,15 @@ async def patch(
         webhook_url=body.webhook_url,
         consents=body.consents.given() if body.consents else {},
     )
-    async with _uow(providers)() as uow:
-        contact = await update_contact(user, contact_id, changes, uow=uow, guard=_guard(providers))
+    async with contacts_uow(providers)() as uow:
+        contact = await update_contact(user, contact_id, changes, uow=uow, guard=destination_guard(providers))
     return ContactOut.of(contact)
 
 
 @router.delete("/{contact_id}", status_code=204, response_class=Response, responses=ERRORS)
 async def delete(contact_id: uuid.UUID, user: UserDep, providers: ProvidersDep) -> Response:
     """Remove a contact with its secret and delivery log; queued notifications to it are not sent."""
-    async with _uow(providers)() as uow:
+    async with contacts_uow(providers)() as uow:
         await delete_contact(user, contact_id, uow=uow)
     return Response(status_code=204)
 
@@ -99,7 +99,7 @@ async def delete(contact_id: uuid.UUID, user: UserDep, providers: ProvidersDep) 
 async def rotate(contact_id: uuid.UUID, user: UserDep, providers: ProvidersDep) -> SecretOut:
     """A new signing secret, shown once. The old one keeps signing alongside it for a grace period."""
     grace = providers.settings.webhooks_secret_grace_seconds
-    async with _uow(providers)() as uow:
+    async with contacts_uow(providers)() as uow:
         rotated = await rotate_secret(user, contact_id, uow=uow, grace_seconds=grace)
     return SecretOut.of(rotated)
 
@@ -113,7 +113,7 @@ async def read_deliveries(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> DeliveryPage:
     """Webhook deliveries to this contact, newest first, each with every attempt."""
-    async with _uow(providers)() as uow:
+    async with contacts_uow(providers)() as uow:
         items, next_id = await list_deliveries(
             user, contact_id, limit=limit, cursor=decode_cursor(cursor), uow=uow
         )
@@ -130,7 +130,7 @@ async def replay(
     contact_id: uuid.UUID, delivery_id: uuid.UUID, user: UserDep, providers: ProvidersDep
 ) -> DeliveryOut:
     """Send a dead delivery again with fresh attempts. 409 if it succeeded or is still retrying."""
-    async with _uow(providers)() as uow:
+    async with contacts_uow(providers)() as uow:
         delivery = await replay_delivery(
             user, contact_id, delivery_id, uow=uow, queue=providers.streams, dlq=providers.streams
         )

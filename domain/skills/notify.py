@@ -1,5 +1,6 @@
-"""Skills of the `notify` lane: a person's message to a family member, and notifications that other
-parts of Errand queue (escalations, booking notices) for the contacts who agreed to them.
+"""Skills of the `notify` lane: a person's message to a family member, notifications that other
+parts of Errand queue (escalations, booking notices) for the contacts who agreed to them, and pushes
+to the person's own app webhook (reminders).
 
 The contact a person names is looked up among their own contacts when the task runs; an unknown or
 ambiguous name makes the task ask, never guess. Replies say plainly what was done.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+from domain.app_webhooks import APP_PUSH_KIND, app_notice_of, deliver_to_app
 from domain.contacts import TOPICS, Contact, Topic, resolve_contact, who_question
 from domain.errors import PermanentError
 from domain.intents import Intent
@@ -106,6 +108,11 @@ async def notify_contact(task: Task, ctx: SkillContext) -> Outcome:
     return result.outcome
 
 
+async def notify_app(task: Task, ctx: SkillContext) -> Outcome:
+    """A push queued by `push_to_app`: to the person's own app webhook, if they still have one."""
+    return await deliver_to_app(task, app_notice_of(task), ports=_ports(ctx))
+
+
 NOTIFY_FAMILY = Skill(
     name=NOTIFY_FAMILY_KIND,
     lane=NOTIFY_LANE,
@@ -121,5 +128,13 @@ NOTIFY_CONTACT = Skill(
     timeout_seconds=TIMEOUT_SECONDS,
 )
 
-SKILLS = [NOTIFY_FAMILY, NOTIFY_CONTACT]
+NOTIFY_APP = Skill(
+    name=APP_PUSH_KIND,
+    lane=NOTIFY_LANE,
+    handler=notify_app,
+    retry=DELIVERY_RETRY,
+    timeout_seconds=TIMEOUT_SECONDS,
+)
+
+SKILLS = [NOTIFY_FAMILY, NOTIFY_CONTACT, NOTIFY_APP]
 ROUTES: dict[str, str] = {Intent.NOTIFY_FAMILY: NOTIFY_FAMILY.name}

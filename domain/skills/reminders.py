@@ -25,6 +25,7 @@ from domain.reminders import (
     ReminderPush,
     ReminderRepositories,
     ReminderRepository,
+    ack_path,
     dose_followup,
     took_today_subject,
 )
@@ -93,8 +94,9 @@ async def deliver(task: Task, ctx: SkillContext) -> Outcome:
     still_open = occurrence is not None and occurrence.status is OccurrenceStatus.PENDING
     push: ReminderPush | None = _optional(ctx, ReminderPush)
     if push is not None and (step == "due" or still_open):
+        due_at = datetime.fromisoformat(str(task.input["due_at"]))
         text = task.reply or ""
-        await push.push(Delivery(task.id, task.user_id, reminder_id, occurrence_id, step, text))
+        await push.push(Delivery(task.id, task.user_id, reminder_id, occurrence_id, step, text, due_at))
     return Outcome.succeeded(
         reply=task.reply,
         result={
@@ -103,7 +105,7 @@ async def deliver(task: Task, ctx: SkillContext) -> Outcome:
             "reminder_id": str(reminder_id),
             "occurrence_id": str(occurrence_id),
             "due_at": task.input.get("due_at"),
-            "ack_path": f"/v1/reminders/{reminder_id}/occurrences/{occurrence_id}/ack",
+            "ack_path": ack_path(reminder_id, occurrence_id),
         },
     )
 

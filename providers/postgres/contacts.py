@@ -1,4 +1,5 @@
-"""Contacts and the webhook delivery log in PostgreSQL, and the unit of work that carries them.
+"""Contacts and the webhook delivery log in PostgreSQL, and the unit of work that carries them (with
+the person's own app webhook, providers.postgres.app_webhooks).
 
 Secrets are read only by `signing_target`, for the sender; no other query selects them.
 """
@@ -25,6 +26,7 @@ from domain.notify_ports import (
 from domain.ports import NewTask
 from domain.tasks import Task
 from domain.webhooks import AttemptResult, SendReport
+from providers.postgres.app_webhooks import PostgresAppWebhookRepository
 from providers.postgres.rows import TASK_COLUMNS, task_from_row
 from providers.postgres.uow import PostgresUnitOfWork
 
@@ -138,16 +140,16 @@ class PostgresContactRepository:
 
 
 _DELIVERY = (
-    "id, contact_id, task_id, event_type, status, attempts, created_at, updated_at, delivered_at, "
-    "last_status_code, last_error, body"
+    "id, contact_id, app_webhook_id, task_id, event_type, status, attempts, created_at, updated_at, "
+    "delivered_at, last_status_code, last_error, body"
 )
 
 # Create the delivery, or take it up again: never once it succeeded, nor while another run's lease
 # on it lasts. One statement, so the check and the claim cannot be separated by another run.
 _CLAIM = f"""
-INSERT INTO webhook_deliveries AS d (id, contact_id, task_id, event_type, body, status, attempts,
-                                     sending_until)
-VALUES ($1, $2, $3, $4, $5, 'sending', 1, now() + make_interval(secs => $6))
+INSERT INTO webhook_deliveries AS d (id, contact_id, app_webhook_id, task_id, event_type, body, status,
+                                     attempts, sending_until)
+VALUES ($1, $2, $7, $3, $4, $5, 'sending', 1, now() + make_interval(secs => $6))
 ON CONFLICT (id) DO UPDATE SET status = 'sending', attempts = d.attempts + 1,
                                sending_until = EXCLUDED.sending_until, updated_at = now()
 WHERE d.status IN ('retrying', 'dead') OR (d.status = 'sending' AND d.sending_until < now())
@@ -168,9 +170,10 @@ VALUES ($1, $2, $6, $3, $4, $7)
 ON CONFLICT (delivery_id) WHERE result = 'delivered' DO NOTHING
 """
 
+# An endpoint is a contact or an app webhook; their ids (UUIDv7) never collide.
 _PAGE = f"""
 SELECT {_DELIVERY} FROM webhook_deliveries
-WHERE contact_id = $1
+WHERE (contact_id = $1 OR app_webhook_id = $1)
   AND ($2::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM webhook_deliveries WHERE id = $2))
 ORDER BY created_at DESC, id DESC LIMIT $3
 """
@@ -205,6 +208,7 @@ def _delivery(row: Any, log: Sequence[Attempt] = ()) -> Delivery:
     return Delivery(
         id=row["id"],
         contact_id=row["contact_id"],
+        app_webhook_id=row["app_webhook_id"],
         task_id=row["task_id"],
         event_type=row["event_type"],
         status=DeliveryStatus(row["status"]),
@@ -236,7 +240,14 @@ class PostgresDeliveryLog:
 
     async def claim(self, new: NewDelivery, lease_seconds: float) -> Claim:
         row = await self._conn.fetchrow(
-            _CLAIM, new.id, new.contact_id, new.task_id, new.event_type, new.body, lease_seconds
+            _CLAIM,
+            new.id,
+            new.contact_id,
+            new.task_id,
+            new.event_type,
+            new.body,
+            lease_seconds,
+            new.app_webhook_id,
         )
         if row is not None:
             return Claim(_delivery(row), DeliveryStatus.SENDING)
@@ -262,15 +273,16 @@ class PostgresDeliveryLog:
             report.duration_ms,
         )
 
-    async def page(self, contact_id: uuid.UUID, limit: int, before: uuid.UUID | None) -> list[Delivery]:
-        rows = await self._conn.fetch(_PAGE, contact_id, before, limit)
+    async def page(self, endpoint_id: uuid.UUID, limit: int, before: uuid.UUID | None) -> list[Delivery]:
+        rows = await self._conn.fetch(_PAGE, endpoint_id, before, limit)
         return await self._with_attempts(rows)
 
-    async def get(self, contact_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None:
+    async def get(self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None:
         rows = await self._conn.fetch(
-            f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE id = $1 AND contact_id = $2",
+            f"""SELECT {_DELIVERY} FROM webhook_deliveries
+                WHERE id = $1 AND (contact_id = $2 OR app_webhook_id = $2)""",
             delivery_id,
-            contact_id,
+            endpoint_id,
         )
         found = await self._with_attempts(rows)
         return found[0] if found else None
@@ -312,11 +324,12 @@ class PostgresDeliveryLog:
 
 
 class PostgresContactsUnitOfWork(PostgresUnitOfWork):
-    """The core unit of work plus contacts and the delivery log, on the same connection."""
+    """The core unit of work plus contacts, the app webhook and the delivery log, on one connection."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         super().__init__(conn)
         self.contacts = PostgresContactRepository(conn)
+        self.app_webhooks = PostgresAppWebhookRepository(conn)
         self.deliveries = PostgresDeliveryLog(conn)
 
 

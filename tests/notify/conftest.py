@@ -56,4 +56,6 @@ async def remove_notify_tasks(providers: Providers) -> AsyncIterator[None]:
     each test its notify tasks are removed (their deliveries go with them)."""
     yield
     async with providers.pool.acquire() as conn:
-        await conn.execute("DELETE FROM tasks WHERE kind IN ('notify_family', 'notify_contact')")
+        await conn.execute(
+            "DELETE FROM tasks WHERE kind IN ('notify_family', 'notify_contact', 'notify_app')"
+        )
