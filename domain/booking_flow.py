@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from domain.bookings import (
     Booking,
+    BookingNotices,
     BookingPolicy,
     BookingProviders,
     BookingQuery,
@@ -27,6 +28,7 @@ from domain.bookings import (
     Venue,
     blocked_resources,
     candidate_starts,
+    family_notice,
     is_open,
     later_days,
     pick_alternatives,
@@ -43,6 +45,8 @@ class BookingDeps:
     store: BookingStore
     providers: BookingProviders
     clock: Clock
+    notices: BookingNotices
+    """The family, told of every booking confirmed or cancelled (if they agreed to hear of them)."""
     policy: BookingPolicy = field(default_factory=BookingPolicy)
 
 
@@ -141,13 +145,19 @@ async def book_for_task(
     task_id: uuid.UUID, user_id: uuid.UUID, wish: Wish, deps: BookingDeps, *, confirmed_by_person: bool
 ) -> Held | Confirmed | Full:
     """One run of a booking task: hold and ask, or (after the person's yes, also on a retry that
-    lost the task's result) confirm."""
+    lost the task's result) confirm. A confirmed booking is announced to the family on every run
+    that finds it, so a crash between confirming and announcing is made good by the retry."""
     booking = await deps.store.for_task(task_id)
+    done: Held | Confirmed | Full
     if booking is not None and booking.status is BookingStatus.CONFIRMED:
-        return Confirmed(booking, wish.venue)
-    if confirmed_by_person or (booking is not None and booking.confirming and booking.status in LAPSED):
-        return await confirm_for_task(task_id, user_id, wish, deps)
-    return await hold_for_task(task_id, user_id, wish, deps)
+        done = Confirmed(booking, wish.venue)
+    elif confirmed_by_person or (booking is not None and booking.confirming and booking.status in LAPSED):
+        done = await confirm_for_task(task_id, user_id, wish, deps)
+    else:
+        return await hold_for_task(task_id, user_id, wish, deps)
+    if isinstance(done, Confirmed):
+        await announce(done.booking, done.venue, deps)
+    return done
 
 
 async def confirm_for_task(
@@ -193,11 +203,23 @@ async def _keep_hold(task_id: uuid.UUID, user_id: uuid.UUID, wish: Wish, deps: B
 async def cancel_booking(
     booking: Booking, venue: Venue, deps: BookingDeps, *, by_task: uuid.UUID | None
 ) -> Booking:
-    """Take the booking off the venue's side first, then out of the ledger: a failure in between
-    leaves it live here and the retry finishes the job. Raises ProviderUnavailable."""
+    """Take the booking off the venue's side first, then out of the ledger, then tell the family:
+    a failure in between leaves it live here and the retry finishes the job. Raises
+    ProviderUnavailable."""
     await deps.providers.for_venue(venue).withdraw(venue, booking)
     cancelled = await deps.store.cancel(booking.id, by_task, deps.clock.now())
-    return cancelled or booking
+    if cancelled is None:
+        return booking
+    await announce(cancelled, venue, deps)
+    return cancelled
+
+
+async def announce(booking: Booking, venue: Venue, deps: BookingDeps) -> None:
+    """Tell the consenting family that the booking was confirmed or cancelled; nothing for other
+    statuses. Safe to repeat: the notice's id derives from the booking and what happened to it."""
+    notice = family_notice(booking, venue)
+    if notice is not None:
+        await deps.notices.tell_family(notice)
 
 
 async def release_task_hold(task_id: uuid.UUID, *, store: BookingStore) -> None:

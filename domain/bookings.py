@@ -268,6 +268,29 @@ class BookingProviders(Protocol):
     def for_venue(self, venue: Venue) -> BookingProvider: ...
 
 
+@dataclass(frozen=True, slots=True)
+class BookingNotice:
+    """What the person's family is told about one booking: once per booking and what happened."""
+
+    id: uuid.UUID
+    """Derived from the booking and the event, so telling again (a re-run) tells nobody twice."""
+    user_id: uuid.UUID
+    booking_id: uuid.UUID
+    event: BookingStatus
+    """CONFIRMED or CANCELLED."""
+    text: str
+
+
+class BookingNotices(Protocol):
+    """The family notifications lane, as the bookings slice sees it."""
+
+    async def tell_family(self, notice: BookingNotice) -> None:
+        """Queue a signed webhook to each of the user's contacts who agreed to hear about bookings.
+        Idempotent on `notice.id`; commits on its own, so the family hears of it even if the task's
+        own outcome is lost and the task runs again."""
+        ...
+
+
 # --- opening hours ---------------------------------------------------------------------------
 
 
@@ -349,6 +372,34 @@ def fitting(venue: Venue, party_size: int) -> list[Resource]:
     return sorted(
         (r for r in venue.resources if r.capacity >= party_size), key=lambda r: (r.capacity, r.name)
     )
+
+
+def what_booked(booking: Booking, venue: Venue) -> str:
+    """'a table for 4', 'a check-up', 'an appointment': a booking as the person would say it."""
+    if venue.kind is VenueKind.RESTAURANT:
+        return f"a table for {booking.party_size}"
+    return f"a {booking.service}" if booking.service else "an appointment"
+
+
+_FAMILY_OPENING = {BookingStatus.CONFIRMED: "Booking confirmed", BookingStatus.CANCELLED: "Booking cancelled"}
+
+
+def family_notice(booking: Booking, venue: Venue) -> BookingNotice | None:
+    """What the family hears of a confirmed or cancelled booking (None for a hold and the like).
+
+    The time is the venue's, with the date: the family reads it later and maybe elsewhere, where
+    "tomorrow" or the person's zone would mislead.
+    """
+    opening = _FAMILY_OPENING.get(booking.status)
+    if opening is None:
+        return None
+    local = booking.starts_at.astimezone(venue.zone)
+    text = (
+        f"{opening}: {what_booked(booking, venue)} at {venue.name} on {local:%a} {local.day} {local:%b} "
+        f"at {local:%H:%M} (reference {booking.ref})."
+    )
+    notice_id = uuid.uuid5(booking.id, f"family:{booking.status.value}")
+    return BookingNotice(notice_id, booking.user_id, booking.id, booking.status, text)
 
 
 def blocked_resources(

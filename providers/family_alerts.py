@@ -1,8 +1,9 @@
-"""The reminders slice's FamilyAlerts port over family webhooks: an escalation becomes a signed
-webhook to each contact who agreed to escalations.
+"""Other slices' family notifications over family webhooks: the reminders slice's escalations
+(FamilyAlerts) and the bookings slice's confirmations and cancellations (BookingNotices) become
+signed webhooks to each contact who agreed to that topic.
 
-To wire it, list this module in providers.wiring.PORT_MODULES after "providers.reminders" (later
-modules win), in place of the reminders slice's placeholder that only records the alert.
+It comes after "providers.reminders" in providers.wiring.PORT_MODULES (later modules win), so it
+takes the place of the reminders slice's placeholder that only records the alert.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncpg
 import redis.asyncio as aioredis
 
+from domain.bookings import BookingNotice, BookingNotices
 from domain.notify import notify_contacts
 from domain.notify_ports import ContactsUnitOfWorkFactory
 from domain.reminders import FamilyAlert, FamilyAlerts
@@ -37,6 +39,22 @@ class WebhookFamilyAlerts:
             )
 
 
+class WebhookBookingNotices:
+    """Idempotent on `notice.id`, and published by the outbox relay, for the same reasons as
+    WebhookFamilyAlerts."""
+
+    def __init__(self, uow: ContactsUnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def tell_family(self, notice: BookingNotice) -> None:
+        async with self._uow() as uow:
+            await notify_contacts(
+                notice.user_id, "bookings", notice.text, source_id=notice.id, uow=uow, queue=None
+            )
+
+
 def build(settings: Settings, pool: asyncpg.Pool, redis: aioredis.Redis) -> dict[type, object]:
-    alerts: FamilyAlerts = WebhookFamilyAlerts(PostgresContactsUnitOfWorkFactory(pool))
-    return {FamilyAlerts: alerts}
+    contacts = PostgresContactsUnitOfWorkFactory(pool)
+    alerts: FamilyAlerts = WebhookFamilyAlerts(contacts)
+    notices: BookingNotices = WebhookBookingNotices(contacts)
+    return {FamilyAlerts: alerts, BookingNotices: notices}

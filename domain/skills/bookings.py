@@ -20,12 +20,14 @@ from domain.booking_flow import (
     Full,
     Held,
     Wish,
+    announce,
     book_for_task,
     cancel_booking,
     find_bookings,
 )
 from domain.bookings import (
     Booking,
+    BookingNotices,
     BookingPolicy,
     BookingProviders,
     BookingQuery,
@@ -36,6 +38,7 @@ from domain.bookings import (
     duration,
     find_service,
     is_open,
+    what_booked,
 )
 from domain.conversation import read_back
 from domain.intents import Intent
@@ -59,6 +62,7 @@ def booking_deps(ctx: SkillContext) -> BookingDeps:
         store=ctx.port(BookingStore),  # mypy#4717: a Protocol as key
         providers=ctx.port(BookingProviders),
         clock=ctx.clock or _WallClock(),
+        notices=ctx.port(BookingNotices),
         policy=policy if isinstance(policy, BookingPolicy) else BookingPolicy(),
     )
 
@@ -143,7 +147,7 @@ def _held(done: Held, now: datetime, zone: str) -> Outcome:
 def _confirmed(done: Confirmed, now: datetime, zone: str) -> Outcome:
     b, venue = done.booking, done.venue
     reply = (
-        f"Booked: {_what(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)}. "
+        f"Booked: {what_booked(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)}. "
         f"Your reference is {b.ref}."
     )
     return Outcome.succeeded(reply=reply, result={"booking_id": str(b.id), **_facts(b, venue, zone)})
@@ -192,12 +196,6 @@ def _read_back(b: Booking, venue: Venue, now: datetime, zone: str) -> str:
     return read_back(
         Intent.BOOK_APPOINTMENT, Slots(venue=venue.name, service=b.service, start=start), now, zone
     )
-
-
-def _what(b: Booking, venue: Venue) -> str:
-    if venue.kind is VenueKind.RESTAURANT:
-        return f"a table for {b.party_size}"
-    return f"a {b.service}" if b.service else "an appointment"
 
 
 def _facts(b: Booking, venue: Venue, zone: str) -> dict[str, Any]:
@@ -284,9 +282,12 @@ async def cancel(task: Task, ctx: SkillContext) -> Outcome:
         return _which(found, venues, now, zone, "cancel")
     booking = found[0]
     venue = venues[booking.venue_id]
-    if booking.status is not BookingStatus.CANCELLED:
+    if booking.status is BookingStatus.CANCELLED:  # this task cancelled it: finish what a crash cut short
+        await announce(booking, venue, deps)
+    else:
         booking = await cancel_booking(booking, venue, deps, by_task=task.id)
-    reply = f"Cancelled: {_what(booking, venue)} at {venue.name} {short_when(booking.starts_at, now, zone)}."
+    when = short_when(booking.starts_at, now, zone)
+    reply = f"Cancelled: {what_booked(booking, venue)} at {venue.name} {when}."
     return Outcome.succeeded(
         reply=reply, result={"booking_id": str(booking.id), **_facts(booking, venue, zone)}
     )
@@ -329,7 +330,7 @@ def _which(found: list[Booking], venues: dict[Any, Venue], now: datetime, zone: 
 
 
 def _describe(b: Booking, venue: Venue, now: datetime, zone: str) -> str:
-    return f"{_what(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)} (reference {b.ref})"
+    return f"{what_booked(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)} (reference {b.ref})"
 
 
 async def status(task: Task, ctx: SkillContext) -> Outcome:
