@@ -8,8 +8,10 @@ from fastapi import APIRouter
 
 from api.deps import JsonOnly, ProvidersDep, TokenCacheDep, UserDep
 from api.routes.messages import ERRORS
+from api.routes.venues import booking_store
 from api.schemas import MeIn, MeOut, ParseIn, ParseOut, TaskOut
-from domain.services import cancel_task, confirm_task, parse_message, update_settings
+from domain.booking_services import cancel_task_and_release_hold
+from domain.services import confirm_task, parse_message, update_settings
 
 router = APIRouter(tags=["conversation"])
 
@@ -24,9 +26,10 @@ async def confirm(task_id: uuid.UUID, user: UserDep, providers: ProvidersDep) ->
 
 @router.post("/v1/tasks/{task_id}/cancel", response_model=TaskOut, responses=ERRORS)
 async def cancel(task_id: uuid.UUID, user: UserDep, providers: ProvidersDep) -> TaskOut:
-    """Cancel a task that has not started. 409 once it runs or has finished."""
+    """Cancel a task that has not started (a slot it held is free at once). 409 once it runs or has
+    finished."""
     async with providers.uow() as uow:
-        task = await cancel_task(user, task_id, uow=uow)
+        task = await cancel_task_and_release_hold(user, task_id, uow=uow, store=booking_store(providers))
     return TaskOut.of(task)
 
 

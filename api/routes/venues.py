@@ -20,7 +20,7 @@ from providers.wiring import Providers
 router = APIRouter(tags=["venues"])
 
 
-def _store(providers: Providers) -> BookingStore:
+def booking_store(providers: Providers) -> BookingStore:
     store: BookingStore = providers.skill_ports[BookingStore]  # type: ignore[type-abstract,assignment,unused-ignore]
     return store
 
@@ -28,7 +28,7 @@ def _store(providers: Providers) -> BookingStore:
 @router.get("/v1/admin/venues", response_model=list[VenueOut], responses=ERRORS)
 async def read_venues(_: AdminDep, providers: ProvidersDep) -> list[VenueOut]:
     """Every venue, with its resources, services and provider (secrets left out)."""
-    venues = await list_venues(store=_store(providers))
+    venues = await list_venues(store=booking_store(providers))
     return [VenueOut.model_validate(venue_json(v)) for v in venues]
 
 
@@ -37,14 +37,14 @@ async def read_venues(_: AdminDep, providers: ProvidersDep) -> list[VenueOut]:
 )
 async def create_venue(body: VenueIn, _: AdminDep, providers: ProvidersDep) -> VenueOut:
     """Add a venue. 409 when one with the same name exists; 422 for a bad time zone, hours or config."""
-    venue = await add_venue(body.spec(), store=_store(providers))
+    venue = await add_venue(body.spec(), store=booking_store(providers))
     return VenueOut.model_validate(venue_json(venue))
 
 
 @router.post("/v1/admin/venues/seed", response_model=list[VenueOut], responses=ERRORS)
 async def seed_venues(_: AdminDep, providers: ProvidersDep) -> list[VenueOut]:
     """Create (or bring up to date) the demo venues; safe to call any number of times."""
-    venues = await seed_demo_venues(providers.settings.booking_demo_timezone, store=_store(providers))
+    venues = await seed_demo_venues(providers.settings.booking_demo_timezone, store=booking_store(providers))
     return [VenueOut.model_validate(venue_json(v)) for v in venues]
 
 
@@ -52,7 +52,7 @@ async def seed_venues(_: AdminDep, providers: ProvidersDep) -> list[VenueOut]:
 async def venue_callback(booking_id: uuid.UUID, request: Request, providers: ProvidersDep) -> Response:
     """A webhook venue's answer to a booking request, signed with the venue's secret (Standard
     Webhooks headers). 401 for a bad or stale signature; 404 for an unknown booking."""
-    store = _store(providers)
+    store = booking_store(providers)
     venue = await store.venue_of(booking_id)
     secret = venue.provider_config.get("secret") if venue is not None else None
     if not secret:

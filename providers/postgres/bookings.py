@@ -70,15 +70,21 @@ ON CONFLICT (venue_id, name) DO UPDATE SET kind = excluded.kind, capacity = excl
     calendar_id = excluded.calendar_id
 """
 
-# Holds nobody confirmed in time stop blocking their slot; other holds of the task (for an
-# earlier version of the request) are given up, so the one-live-booking-per-task rule holds.
-_CLEAR_WAY = """
-UPDATE bookings SET status = CASE WHEN hold_expires_at <= $2 THEN 'expired' ELSE 'released' END,
-                    confirming = false, updated_at = now()
+# A hold nobody will confirm stops blocking its slot: one that lapsed, and one whose task was
+# cancelled (release_task_hold frees those at once where the cancelling side can reach the ledger;
+# a "no" said in the conversation cannot, so the next one to want the slot finds it free all the
+# same). Other holds of the task (for an earlier version of the request) are given up, so the
+# one-live-booking-per-task rule holds.
+_ABANDONED = "EXISTS (SELECT 1 FROM tasks t WHERE t.id = {b}.task_id AND t.status = 'cancelled')"
+
+_CLEAR_WAY = f"""
+UPDATE bookings b SET status = CASE WHEN hold_expires_at <= $2 THEN 'expired' ELSE 'released' END,
+                      confirming = false, updated_at = now()
 WHERE status = 'held' AND (
     (task_id = $1 AND (hold_expires_at <= $2 OR venue_id <> $3 OR starts_at <> $4 OR ends_at <> $5
                        OR party_size <> $6 OR service IS DISTINCT FROM $7))
-    OR (hold_expires_at <= $2 AND venue_id = $3 AND tstzrange(starts_at, ends_at) && tstzrange($4, $5)))
+    OR (venue_id = $3 AND tstzrange(starts_at, ends_at) && tstzrange($4, $5)
+        AND (hold_expires_at <= $2 OR {_ABANDONED.format(b="b")})))
 """
 
 _HOLD = f"""
@@ -105,12 +111,13 @@ FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM ins UNION ALL SELECT * FROM mine
 LIMIT 1
 """
 
-_FREE = """
-SELECT c.i, coalesce(array_agg(r.id) FILTER (WHERE r.id IS NOT NULL), '{}') AS free
+_FREE = f"""
+SELECT c.i, coalesce(array_agg(r.id) FILTER (WHERE r.id IS NOT NULL), '{{}}') AS free
 FROM unnest($3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS c(s, e, i)
 LEFT JOIN venue_resources r ON r.venue_id = $1 AND r.capacity >= $2 AND NOT EXISTS (
     SELECT 1 FROM bookings o WHERE o.resource_id = r.id
-      AND (o.status = 'confirmed' OR (o.status = 'held' AND o.hold_expires_at > $5))
+      AND (o.status = 'confirmed'
+           OR (o.status = 'held' AND o.hold_expires_at > $5 AND NOT {_ABANDONED.format(b="o")}))
       AND tstzrange(o.starts_at, o.ends_at) && tstzrange(c.s, c.e))
 GROUP BY c.i ORDER BY c.i
 """
