@@ -11,11 +11,22 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import TokenCache
 from api.middleware import EdgeMiddleware
-from api.routes import admin, contacts, conversation, health, messages, reminders, tasks, users, venues
+from api.routes import (
+    admin,
+    bookings,
+    contacts,
+    conversation,
+    health,
+    messages,
+    reminders,
+    tasks,
+    users,
+    venues,
+)
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
 
-ROUTE_MODULES = (health, users, messages, tasks, conversation, admin, contacts, venues, reminders)
+ROUTE_MODULES = (health, users, messages, tasks, conversation, admin, contacts, venues, bookings, reminders)
 
 
 def create_app(settings: Settings, providers: Providers | None = None) -> FastAPI:

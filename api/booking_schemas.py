@@ -1,12 +1,16 @@
-"""Wire models of the bookings slice: venues as the admin API takes and shows them."""
+"""Wire models of the bookings slice: venues as the admin API takes and shows them, and a person's
+own bookings."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.booking_services import OwnBooking
 from domain.venue_admin import ResourceSpec, VenueSpec
 
 
@@ -86,3 +90,39 @@ class VenueOut(BaseModel):
 
 class VenueAnswerIn(Strict):
     status: Literal["confirmed", "refused"]
+
+
+class BookingOut(BaseModel):
+    id: uuid.UUID
+    ref: str = Field(description="What the person quotes back, e.g. LT-4F2K")
+    status: Literal["confirmed", "cancelled"]
+    venue: str
+    venue_id: uuid.UUID
+    start: datetime = Field(description="In the caller's time zone")
+    end: datetime
+    party_size: int
+    service: str | None
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+
+    @classmethod
+    def of(cls, own: OwnBooking, timezone: str) -> BookingOut:
+        b, zone = own.booking, ZoneInfo(timezone)
+        return cls(
+            id=b.id,
+            ref=b.ref,
+            status=b.status.value,
+            venue=own.venue.name,
+            venue_id=own.venue.id,
+            start=b.starts_at.astimezone(zone),
+            end=b.ends_at.astimezone(zone),
+            party_size=b.party_size,
+            service=b.service,
+            confirmed_at=b.confirmed_at,
+            cancelled_at=b.cancelled_at,
+        )
+
+
+class BookingPage(BaseModel):
+    items: list[BookingOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

@@ -55,6 +55,10 @@ class BookingStatus(StrEnum):
 LIVE = frozenset({BookingStatus.HELD, BookingStatus.CONFIRMED})
 """Statuses that take the slot: the exclusion constraint covers exactly these."""
 
+BOOKED = (BookingStatus.CONFIRMED, BookingStatus.CANCELLED)
+"""What the person sees of their bookings: a hold is still a question, and expired and released
+rows were never bookings."""
+
 
 @dataclass(frozen=True, slots=True)
 class Resource:
@@ -163,6 +167,19 @@ class BookingQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingListing:
+    """Which of a person's bookings to show, a page at a time."""
+
+    statuses: tuple[BookingStatus, ...] = BOOKED
+    after: datetime | None = None
+    """Only bookings that end after this (upcoming ones); they come soonest first. Without it the
+    latest start comes first, as a history reads."""
+    limit: int = 50
+    cursor: uuid.UUID | None = None
+    """The last booking of the previous page."""
+
+
+@dataclass(frozen=True, slots=True)
 class BookingPolicy:
     hold: timedelta = timedelta(minutes=5)
     """How long a hold waits for the person's yes."""
@@ -233,6 +250,15 @@ class BookingStore(Protocol):
 
     async def find(self, user_id: uuid.UUID, query: BookingQuery) -> list[Booking]:
         """The user's confirmed bookings matching every given criterion, soonest first."""
+        ...
+
+    async def page(self, user_id: uuid.UUID, listing: BookingListing) -> list[Booking]:
+        """The user's bookings in `listing`'s order, after its cursor, at most `limit` of them."""
+        ...
+
+    async def by_ref(self, user_id: uuid.UUID, ref: str) -> Booking | None:
+        """The user's confirmed or cancelled booking with this reference (any case); None for
+        another user's, as for a missing one."""
         ...
 
     async def last_confirmed(self, user_id: uuid.UUID, since: datetime) -> Booking | None:

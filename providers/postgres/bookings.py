@@ -18,6 +18,7 @@ import asyncpg
 
 from domain.bookings import (
     Booking,
+    BookingListing,
     BookingQuery,
     BookingStatus,
     HoldRequest,
@@ -135,6 +136,20 @@ LIMIT 20
 """
 
 
+# Keyset pages on (starts_at, id): the cursor is a booking id, looked up among the user's own (an
+# id of someone else's gives an empty page, not their place in the list).
+_OWN_LISTED = f"""
+SELECT {_BOOKING_COLUMNS} FROM bookings
+WHERE user_id = $1 AND status = ANY($2::text[]) AND ($3::timestamptz IS NULL OR ends_at > $3)
+  AND ($4::uuid IS NULL
+       OR (starts_at, id) {{after}} (SELECT starts_at, id FROM bookings WHERE id = $4 AND user_id = $1))
+ORDER BY starts_at {{order}}, id {{order}}
+LIMIT $5
+"""
+_SOONEST_FIRST = _OWN_LISTED.format(after=">", order="ASC")
+_LATEST_FIRST = _OWN_LISTED.format(after="<", order="DESC")
+
+
 class PostgresBookingStore:
     """BookingStore over a pool: each method is one statement (a hold is two), each atomic alone."""
 
@@ -248,6 +263,27 @@ class PostgresBookingStore:
                 query.after,
             )
         return [_booking(r) for r in rows]
+
+    async def page(self, user_id: uuid.UUID, listing: BookingListing) -> list[Booking]:
+        sql = _SOONEST_FIRST if listing.after is not None else _LATEST_FIRST
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                sql,
+                user_id,
+                [s.value for s in listing.statuses],
+                listing.after,
+                listing.cursor,
+                listing.limit,
+            )
+        return [_booking(r) for r in rows]
+
+    async def by_ref(self, user_id: uuid.UUID, ref: str) -> Booking | None:
+        return await self._one(
+            f"""SELECT {_BOOKING_COLUMNS} FROM bookings
+                WHERE user_id = $1 AND ref = upper($2) AND status IN ('confirmed', 'cancelled')""",
+            user_id,
+            ref,
+        )
 
     async def last_confirmed(self, user_id: uuid.UUID, since: datetime) -> Booking | None:
         return await self._one(
