@@ -6,6 +6,8 @@ STAMP       := $(VENV)/.installed
 PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 PYTEST_ARGS ?=
 LINT_PATHS  := domain providers api workers ops
+TORCH       := 2.13.0
+# torch is pinned and installed before the `rag` extra: the CPU build; unpinned it is a CUDA one.
 
 .DEFAULT_GOAL := help
 
@@ -27,7 +29,8 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==$(TORCH)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,rag]'
 	@touch $@
 
 run: venv

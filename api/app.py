@@ -17,6 +17,7 @@ from api.routes import (
     contacts,
     conversation,
     health,
+    knowledge,
     messages,
     reminders,
     tasks,
@@ -26,7 +27,19 @@ from api.routes import (
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
 
-ROUTE_MODULES = (health, users, messages, tasks, conversation, admin, contacts, venues, bookings, reminders)
+ROUTE_MODULES = (
+    health,
+    users,
+    messages,
+    tasks,
+    conversation,
+    admin,
+    contacts,
+    venues,
+    bookings,
+    reminders,
+    knowledge,
+)
 
 
 def create_app(settings: Settings, providers: Providers | None = None) -> FastAPI:

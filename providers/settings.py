@@ -97,5 +97,21 @@ class Settings(BaseSettings):
     reminder_past_grace_seconds: float = Field(default=60.0, ge=0)
     """A one-off reminder set for this little in the past fires at once; older ones are refused."""
 
+    # Knowledge answers (the knowledge slice)
+    qdrant_url: str | None = None
+    """A Qdrant server; without it, Qdrant's local mode under `data_dir/qdrant` (one process only)."""
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection_prefix: str = "errand"
+    """Collections are `{prefix}_kb_{tenant}`, so several deployments can share a server."""
+    knowledge_min_score: float = Field(default=0.38, ge=-1, le=1)
+    """Passages below this cosine similarity are no answer (chosen on the dev questions, make eval-rag)."""
+    knowledge_top_k: int = Field(default=5, ge=1, le=50)
+    knowledge_chunk_words: int = Field(default=80, ge=20, le=400)
+    knowledge_embed_batch: int = Field(default=64, ge=1, le=1024)
+    knowledge_embed_threads: int = Field(default=1, ge=1, le=64)
+    """Torch intra-op threads per worker process: 1 is the most robust when cores are shared."""
+    knowledge_use_llm: bool = True
+    """Write grounded answers with the LLM of ERRAND_LLM_BASE_URL when one is set."""
+
     def sqlalchemy_url(self) -> str:
         return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]

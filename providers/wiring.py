@@ -119,6 +119,7 @@ PORT_MODULES: tuple[str, ...] = (
     "providers.bookings",
     "providers.reminders",
     "providers.family_alerts",
+    "providers.knowledge",
 )
 """Modules with `build(settings, pool, redis) -> dict[type, object]`: the providers skills use."""
 

@@ -84,6 +84,7 @@ SKILL_MODULES: tuple[str, ...] = (
     "domain.skills.notify",
     "domain.skills.bookings",
     "domain.skills.reminders",
+    "domain.skills.knowledge",
 )
 """Modules of built-in skills; each has `SKILLS: list[Skill]` and `ROUTES: dict[str, str]`
 (intent -> skill name)."""

@@ -1,4 +1,5 @@
-"""Replies to messages that need no action: small talk, and questions until the knowledge base lands.
+"""Replies to messages that need no action: small talk, and questions answered from the person's
+knowledge bases (domain.skills.knowledge).
 
 Replies are short and plain and never blame the person.
 """
@@ -10,6 +11,8 @@ import re
 from domain.conversation import UNSUPPORTED_REPLY, UNSURE_REPLY
 from domain.intents import Intent
 from domain.skills import Skill, SkillContext
+from domain.skills.knowledge import answer as knowledge_answer
+from domain.skills.knowledge import knowledge_wired
 from domain.tasks import Lane, Outcome, RetryPolicy, Task
 
 _GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b", re.IGNORECASE)
@@ -30,6 +33,12 @@ async def answer(task: Task, ctx: SkillContext) -> Outcome:
         reply = UNSUPPORTED_REPLY
     elif task.input.get("unsure"):
         reply = UNSURE_REPLY
+    elif task.intent == Intent.ASK_QUESTION and knowledge_wired(ctx):
+        found = await knowledge_answer(task, ctx)
+        sources = [p.source() for p in found.sources]
+        return Outcome.succeeded(
+            reply=found.reply, result={"kind": "answer", "mode": found.mode, "sources": sources}
+        )
     elif task.intent == Intent.ASK_QUESTION:
         reply = "I don't know the answer to that yet."
     elif task.intent == Intent.NONE:

