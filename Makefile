@@ -11,7 +11,7 @@ TORCH       := 2.13.0
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run test lint fmt bench eval train clean reset-data
+.PHONY: help venv run test lint fmt bench eval eval-rag train clean reset-data
 
 help:
 	@echo "make run         start the whole system locally (embedded PostgreSQL and Redis unless URLs are set)"
@@ -20,6 +20,7 @@ help:
 	@echo "make fmt         format and auto-fix"
 	@echo "make bench       run the benchmarks"
 	@echo "make eval        intent engine quality on held-back data"
+	@echo "make eval-rag    knowledge answers: recall@5 and no-answer accuracy on the shipped corpus"
 	@echo "make train       retrain the shipped intent classifier"
 	@echo "make clean       remove caches and build output (keeps .data)"
 	@echo "make reset-data  stop leftover local servers and delete .data"
@@ -57,6 +58,10 @@ bench: venv
 # Intent engine quality on held-back data (needs ../shared/data/nlu or ERRAND_NLU_DATA).
 eval: venv
 	$(PY) -m eval
+
+# Knowledge answers: retrieval quality on eval/knowledge (CC0 corpus and questions).
+eval-rag: venv
+	$(PY) -m eval.rag
 
 # Retrain the shipped intent classifier (models/intent_classifier.npz).
 train: venv

@@ -154,7 +154,7 @@ class GroundedAnswer:
 class KnowledgeLimits:
     """Retrieval settings, from ERRAND_KNOWLEDGE_* (see providers.settings)."""
 
-    min_score: float = 0.38
+    min_score: float = 0.39
     """Passages scoring below this do not count as an answer (chosen on the dev questions)."""
     top_k: int = 5
     """Passages retrieved per question."""
