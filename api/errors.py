@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ STATUS = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.InvalidInput: 422,
+    errors.RateLimited: 429,
     errors.Unavailable: 503,
     errors.TransientError: 503,
     errors.PermanentError: 422,
@@ -50,8 +52,16 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
+    if isinstance(exc, errors.RateLimited):
+        return too_many_requests(exc)
     status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
     return problem(status, exc.title, exc.detail)
+
+
+def too_many_requests(exc: errors.RateLimited) -> JSONResponse:
+    response = problem(429, exc.title, exc.detail)
+    response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""One pure-ASGI middleware for every request: request id, body size limit, latency metrics.
+"""One pure-ASGI middleware for every request: request id, body size limit, per-user request
+budget, latency metrics.
 
 Pure ASGI rather than BaseHTTPMiddleware: it adds microseconds, not a task and a stream copy.
 """
@@ -12,7 +13,9 @@ from typing import Any
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem
+from api.errors import problem, too_many_requests
+from api.rate_limit import RateLimiter
+from domain.errors import RateLimited
 from providers.logs import request_id
 
 LATENCY = Histogram(
@@ -24,9 +27,18 @@ LATENCY = Histogram(
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        limiter: RateLimiter | None = None,
+        unlimited: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
+        self.limiter = limiter if limiter is not None and limiter.enabled else None
+        self.unlimited = unlimited
+        """Authorization headers with no budget: the operator's admin token."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,6 +52,8 @@ class EdgeMiddleware:
         try:
             if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
                 await self._reject(scope, receive, send, status)
+                return
+            if self.limiter is not None and not await self._within_budget(scope, receive, send, status):
                 return
             if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
                 buffered = await self._buffer(receive)
@@ -57,6 +71,22 @@ class EdgeMiddleware:
         status["code"] = 413
         response = problem(413, "Request body too large", f"the limit is {self.max_body} bytes")
         await response(scope, receive, send)
+
+    async def _within_budget(
+        self, scope: Scope, receive: Receive, send: Send, status: dict[str, int]
+    ) -> bool:
+        """Budgets are per bearer token, checked before any work; a request without one is left
+        to the route (which answers 401 where a token is needed)."""
+        credential = _header(scope, b"authorization")
+        if credential is None or self.limiter is None or credential in self.unlimited:
+            return True
+        try:
+            self.limiter.take(credential)
+        except RateLimited as exc:
+            status["code"] = 429
+            await too_many_requests(exc)(scope, receive, send)
+            return False
+        return True
 
     async def _buffer(self, receive: Receive) -> Receive | None:
         """Read a body sent without Content-Length (chunked) up to the limit; None past it."""

@@ -31,6 +31,16 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
 
+class RateLimited(DomainError):
+    """The caller spent their request budget; `retry_after` seconds from now they may go on."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     """A dependency the request needs is down; the client may retry later."""
 

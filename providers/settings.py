@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     max_text_chars: int = 4000
     auth_cache_seconds: float = 30.0
+    rate_limit_per_minute: float = Field(default=600.0, ge=0)
+    """Requests per user and API process, refilled evenly; 0 turns the limit off."""
+    rate_limit_burst: int = Field(default=120, ge=1)
+    """Requests a user may make at once before the per-minute rate applies."""
 
     relay_interval_seconds: float = 0.25
     relay_batch: int = 500
