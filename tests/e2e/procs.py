@@ -39,13 +39,15 @@ def process_env(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def process(settings: Settings, *args: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    settings: Settings, *args: str, log: Path, extra: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A `python -m ...` child; killed on exit if still running."""
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", *args],
             cwd=ROOT,
-            env=process_env(settings),
+            env=process_env(settings) | (extra or {}),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
