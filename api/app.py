@@ -10,9 +10,9 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import TokenCache
-from api.middleware import EdgeMiddleware
 from api.routes import (
     admin,
+    audio,
     bookings,
     contacts,
     conversation,
@@ -24,6 +24,7 @@ from api.routes import (
     users,
     venues,
 )
+from api.upload_limits import EdgeWithUploads
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
 
@@ -39,6 +40,7 @@ ROUTE_MODULES = (
     bookings,
     reminders,
     knowledge,
+    audio,
 )
 
 
@@ -65,7 +67,11 @@ def create_app(settings: Settings, providers: Providers | None = None) -> FastAP
     errors.install(app)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        EdgeWithUploads,  # type: ignore[arg-type]  # starlette's factory type cannot take **kwargs
+        max_upload_bytes=settings.speech_max_upload_bytes,
+        max_body_bytes=settings.max_body_bytes,
+    )
     _declare_bearer_auth(app)
     return app
 

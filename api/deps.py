@@ -38,13 +38,18 @@ async def json_only(request: Request) -> None:
     require_json(request.headers)
 
 
-def require_json(headers: Headers) -> None:
-    """Bodies must be JSON: anything else is a 415, not a confusing validation error."""
+def require_json(headers: Headers, *, multipart: bool = False) -> bool:
+    """Bodies must be JSON: anything else is a 415, not a confusing validation error. With
+    `multipart` (a route that also takes uploads), True says the body is multipart/form-data."""
     content_type = headers.get("content-type", "")
     has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
     media = content_type.split(";", 1)[0].strip().lower()
     if (content_type or has_body) and not (media == "application/json" or media.endswith("+json")):
-        raise UnsupportedMediaType(f"send the body as application/json, not {media or 'no content type'}")
+        if multipart and media == "multipart/form-data":
+            return True
+        allowed = "application/json or multipart/form-data" if multipart else "application/json"
+        raise UnsupportedMediaType(f"send the body as {allowed}, not {media or 'no content type'}")
+    return False
 
 
 async def get_token_cache(request: Request) -> TokenCache:

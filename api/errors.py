@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from domain import errors
+from domain.speech import AudioTooLarge, SpeechUnavailable, UnsupportedAudio
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class UnsupportedMediaType(errors.DomainError):
 
 STATUS[BodyTooLarge] = 413
 STATUS[UnsupportedMediaType] = 415
+STATUS[AudioTooLarge] = 413
+STATUS[UnsupportedAudio] = 415
+STATUS[SpeechUnavailable] = 503
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -31,6 +31,10 @@ class MessageIn(Strict):
     text: str = Field(min_length=1, max_length=4000)
     conversation_id: uuid.UUID | None = None
     timezone: str | None = Field(default=None, max_length=64)
+    speak: bool | None = Field(
+        default=None,
+        description="Synthesize the replies (`audio_url` in the task result); default: your setting",
+    )
 
 
 class MessageAccepted(BaseModel):
@@ -138,6 +142,10 @@ class MeIn(Strict):
     timezone: str | None = Field(None, max_length=64)
     name: str | None = Field(None, max_length=200)
     confirm_reminders: bool | None = Field(None, description="Read reminders back before setting them")
+    language: Literal["en", "sv", "auto"] | None = Field(
+        None, description="Language of replies and voices; `auto` detects it from each message"
+    )
+    speak: bool | None = Field(None, description="Synthesize every reply (an `audio_url` in the task result)")
 
 
 class MeOut(BaseModel):
@@ -145,11 +153,18 @@ class MeOut(BaseModel):
     timezone: str
     name: str | None
     confirm_reminders: bool
+    language: str | None = Field(description="null: detected from each message")
+    speak: bool
 
     @classmethod
     def of(cls, user: User) -> MeOut:
         return cls(
-            id=user.id, timezone=user.timezone, name=user.name, confirm_reminders=user.confirm_reminders
+            id=user.id,
+            timezone=user.timezone,
+            name=user.name,
+            confirm_reminders=user.confirm_reminders,
+            language=user.language,
+            speak=user.speak,
         )
 
 

@@ -78,6 +78,8 @@ class UserRepository(Protocol):
 
     async def update(self, user: User) -> None: ...
 
+    async def get(self, user_id: uuid.UUID) -> User | None: ...
+
 
 class TaskRepository(Protocol):
     async def insert(self, task: NewTask) -> Task | None:

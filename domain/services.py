@@ -42,6 +42,10 @@ class IncomingMessage:
     conversation_id: uuid.UUID | None = None
     timezone: str | None = None
     idempotency_key: str | None = None
+    speak: bool | None = None
+    """Synthesize the replies (an `audio_url` in the result); None: as the user's setting says."""
+    language: str | None = None
+    """The language the speech recogniser heard, for a transcribed voice message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,10 @@ def _new_task(
     facts: dict[str, Any] = {"text": msg.text, "timezone": timezone, "confidence": parsed.confidence}
     if parsed.unsupported or parsed.unsure:
         facts.update(unsupported=parsed.unsupported, unsure=parsed.unsure, candidate=parsed.candidate)
+    if msg.speak or (msg.speak is None and msg.user.speak):
+        facts["speak"] = True
+    if msg.user.language or msg.language:
+        facts["language"] = msg.user.language or msg.language
     return NewTask(
         id=uuid7(),
         user_id=msg.user.id,
@@ -286,13 +294,23 @@ async def parse_message(
 
 
 async def update_settings(
-    user: User, *, timezone: str | None, name: str | None, confirm_reminders: bool | None, uow: UnitOfWork
+    user: User,
+    *,
+    timezone: str | None,
+    name: str | None,
+    confirm_reminders: bool | None,
+    uow: UnitOfWork,
+    language: str | None = None,
+    speak: bool | None = None,
 ) -> User:
+    """Change what is given; `language` "auto" goes back to detecting it from each message."""
     updated = User(
         id=user.id,
         timezone=valid_timezone(timezone) if timezone is not None else user.timezone,
         name=name if name is not None else user.name,
         confirm_reminders=user.confirm_reminders if confirm_reminders is None else confirm_reminders,
+        language=user.language if language is None else (None if language == "auto" else language),
+        speak=user.speak if speak is None else speak,
     )
     await uow.users.update(updated)
     return updated

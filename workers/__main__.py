@@ -11,6 +11,8 @@ import socket
 
 from prometheus_client import start_http_server
 
+from domain.skills import SkillContext
+from domain.skills.speech import warm_up
 from domain.tasks import Lane
 from providers.logs import configure_logging
 from providers.settings import Settings
@@ -64,11 +66,28 @@ async def serve(settings: Settings, config: WorkerConfig) -> None:
     log.info(
         "worker started", extra={"consumer": config.consumer, "lanes": [lane.value for lane in config.lanes]}
     )
+    warming = None
+    if Lane.SPEECH in config.lanes:
+        ctx = SkillContext(config.consumer, providers.uow, providers.clock, providers.skill_ports)
+        warming = asyncio.create_task(_warm_up_speech(ctx))
     try:
         await worker.run(stop)
     finally:
+        if warming is not None:
+            warming.cancel()
         await providers.aclose()
         log.info("worker stopped", extra={"consumer": config.consumer})
+
+
+async def _warm_up_speech(ctx: SkillContext) -> None:
+    """Load the recognition model and cache the common phrases; a failure is logged, not fatal
+    (tasks report the same cause when they run)."""
+    try:
+        made = await warm_up(ctx)
+    except Exception as exc:  # noqa: BLE001 - a missing model or voice must not stop the worker
+        log.warning("speech warm-up incomplete", extra={"error": repr(exc)})
+    else:
+        log.info("speech ready", extra={"phrases_synthesized": made})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from domain.errors import DomainError, PermanentError
 from domain.skills import Skill, SkillContext
+from domain.skills.speech import finish_reply
 from domain.tasks import Outcome, RetryPolicy, Task, decide_failure
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,15 @@ async def run_task(task: Task, skill: Skill | None, ctx: SkillContext, max_attem
     )
     try:
         async with asyncio.timeout(skill.timeout_seconds):
-            return await skill.handler(task, ctx)
+            outcome = await skill.handler(task, ctx)
     except PermanentError as exc:
         return _told(exc, decide_failure(exc, transient=False, attempt=task.attempts, policy=policy))
     except Exception as exc:  # any other failure of a skill is worth a retry
         if not isinstance(exc, TimeoutError | DomainError):
             log.warning("skill raised", exc_info=True, extra={"kind": task.kind, "attempt": task.attempts})
         return _told(exc, decide_failure(exc, transient=True, attempt=task.attempts, policy=policy))
+    # The reply in the person's language, and spoken when they asked (never fails the task).
+    return await finish_reply(task, outcome, ctx) if outcome.reply else outcome
 
 
 def _told(exc: Exception, outcome: Outcome) -> Outcome:

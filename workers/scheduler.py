@@ -27,7 +27,7 @@ log = logging.getLogger("workers.scheduler")
 Job = Callable[[], Awaitable[int]]
 """A periodic pass of the scheduler (due reminders, escalations…); returns how much it enqueued."""
 
-JOB_MODULES: tuple[str, ...] = ("workers.reminder_jobs",)
+JOB_MODULES: tuple[str, ...] = ("workers.reminder_jobs", "workers.speech_jobs")
 """Modules with `jobs(providers) -> list[Job]`, run on every pass after the relay."""
 
 

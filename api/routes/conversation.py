@@ -49,10 +49,18 @@ async def read_me(user: UserDep) -> MeOut:
 
 @router.patch("/v1/me", response_model=MeOut, responses=ERRORS, dependencies=[JsonOnly])
 async def patch_me(body: MeIn, user: UserDep, providers: ProvidersDep, cache: TokenCacheDep) -> MeOut:
-    """Change the time zone, the name, or whether reminders are read back before they are set."""
+    """Change the time zone, the name, whether reminders are read back before they are set, the
+    language of replies and voices (`en`, `sv`, or `auto`: detected per message), and whether every
+    reply is spoken."""
     async with providers.uow() as uow:
         updated = await update_settings(
-            user, timezone=body.timezone, name=body.name, confirm_reminders=body.confirm_reminders, uow=uow
+            user,
+            timezone=body.timezone,
+            name=body.name,
+            confirm_reminders=body.confirm_reminders,
+            uow=uow,
+            language=body.language,
+            speak=body.speak,
         )
     cache.forget(user.id)
     return MeOut.of(updated)

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from api.auth import authenticate
 from api.deps import require_json
 from api.schemas import MessageAccepted, MessageIn, Problem
+from api.speech_schemas import VOICE_MESSAGE_SCHEMA
+from api.voice_messages import post_voice_message
 from domain.services import IncomingMessage, accept_message
 from providers.wiring import Providers
 
@@ -35,7 +37,10 @@ OPENAPI_REQUEST: dict[str, object] = {
     ],
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": MessageIn.model_json_schema()}},
+        "content": {
+            "application/json": {"schema": MessageIn.model_json_schema()},
+            "multipart/form-data": VOICE_MESSAGE_SCHEMA,
+        },
     },
 }
 
@@ -44,24 +49,33 @@ OPENAPI_REQUEST: dict[str, object] = {
     "/v1/messages",
     status_code=202,
     response_model=None,
-    responses={202: {"model": MessageAccepted}, **ERRORS},
+    responses={202: {"model": MessageAccepted}, **ERRORS, 503: ERRORS[422]},
     openapi_extra=OPENAPI_REQUEST,
 )
 async def post_message(request: Request) -> Response:
     """Accept a message: parse it, store the task, queue it. Poll `status_url` for the outcome.
 
     The same `Idempotency-Key` with the same body returns the same task; with another body, 409.
+
+    A voice message (multipart/form-data, the recording in `audio`: WAV, FLAC, OGG/Opus, MP3 or
+    M4A) becomes a `transcribe` task on the speech lane with the intent `pending`: when it has
+    succeeded, its result carries the `transcript` and the `task_id` of the task the words became,
+    parsed exactly as a text message. 413 for a recording over the size or duration limit, 415 for
+    anything that is not one of those formats, 503 when no speech model is installed.
     """
     # The busiest route reads its request itself: FastAPI's dependency solving cost more per
     # request than the intent classifier (measured), and the checks are the same ones, in the
     # same order (415, 401, 422) with the same problem bodies.
-    require_json(request.headers)
+    if require_json(request.headers, multipart=True):
+        return await post_voice_message(request, _idempotency_key(request))
     providers: Providers = request.app.state.providers
     user = await authenticate(
         request.headers.get("authorization"), cache=request.app.state.token_cache, uow=providers.uow
     )
     body = _message(await request.body())
-    msg = IncomingMessage(user, body.text, body.conversation_id, body.timezone, _idempotency_key(request))
+    msg = IncomingMessage(
+        user, body.text, body.conversation_id, body.timezone, _idempotency_key(request), body.speak
+    )
     async with providers.uow() as uow:
         accepted = await accept_message(
             msg,

@@ -85,6 +85,7 @@ SKILL_MODULES: tuple[str, ...] = (
     "domain.skills.bookings",
     "domain.skills.reminders",
     "domain.skills.knowledge",
+    "domain.skills.speech",
 )
 """Modules of built-in skills; each has `SKILLS: list[Skill]` and `ROUTES: dict[str, str]`
 (intent -> skill name)."""

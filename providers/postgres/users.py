@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -34,8 +35,14 @@ class PostgresUserRepository:
             user.id,
             user.timezone,
             user.name,
-            {"confirm_reminders": user.confirm_reminders},
+            {"confirm_reminders": user.confirm_reminders, "language": user.language, "speak": user.speak},
         )
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        row = await self._conn.fetchrow(
+            "SELECT id, timezone, name, settings FROM users WHERE id = $1", user_id
+        )
+        return _user(row) if row else None
 
 
 def _user(row: Any) -> User:
@@ -45,4 +52,6 @@ def _user(row: Any) -> User:
         timezone=row["timezone"],
         name=row["name"],
         confirm_reminders=bool(settings.get("confirm_reminders", True)),
+        language=settings.get("language"),
+        speak=bool(settings.get("speak", False)),
     )
