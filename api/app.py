@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import TokenCache
+from api.rate_limit import RateLimiter
 from api.routes import (
     admin,
     audio,
@@ -71,9 +72,20 @@ def create_app(settings: Settings, providers: Providers | None = None) -> FastAP
         EdgeWithUploads,  # type: ignore[arg-type]  # starlette's factory type cannot take **kwargs
         max_upload_bytes=settings.speech_max_upload_bytes,
         max_body_bytes=settings.max_body_bytes,
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        unlimited=frozenset(
+            {f"Bearer {settings.admin_token.get_secret_value()}"} if settings.admin_token else ()
+        ),
     )
     _declare_bearer_auth(app)
     return app
+
+
+TOO_MANY_REQUESTS = {
+    "description": "The caller's request budget is spent; `Retry-After` says when to come back",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 
 
 def _declare_bearer_auth(app: FastAPI) -> None:
@@ -94,6 +106,7 @@ def _declare_bearer_auth(app: FastAPI) -> None:
                 if path.startswith("/v1/"):
                     for operation in operations.values():
                         operation["security"] = [{"bearer": []}]
+                        operation["responses"].setdefault("429", TOO_MANY_REQUESTS)
             app.openapi_schema = schema
         return app.openapi_schema
 

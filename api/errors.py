@@ -6,6 +6,7 @@ import logging
 import math
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -77,6 +78,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "Invalid request", "the request does not match the schema", errors=details)
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (a NUL character, a number out of range): the client's input,
+    so a 422, and the statement that refused it changed nothing."""
+    reason = exc.args[0] if exc.args else type(exc).__name__
+    return problem(422, "Invalid input", f"a value cannot be stored: {reason}")
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     return problem(exc.status_code, str(exc.detail) if exc.detail else "Error")
@@ -90,5 +98,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(asyncpg.DataError, _unstorable)
+    app.add_exception_handler(UnicodeEncodeError, _unstorable)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
