@@ -11,6 +11,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 
 from api.auth import authenticate
 from api.speech_schemas import VoiceMessageForm
@@ -27,9 +28,14 @@ async def post_voice_message(request: Request, idempotency_key: str | None) -> R
     user = await authenticate(
         request.headers.get("authorization"), cache=request.app.state.token_cache, uow=providers.uow
     )
-    async with request.form(max_files=1, max_fields=len(FIELDS)) as form:
-        fields = _fields(form)
-        audio = await _audio(form)
+    try:
+        async with request.form(max_files=1, max_fields=len(FIELDS)) as form:
+            fields = _fields(form)
+            audio = await _audio(form)
+    except HTTPException as exc:  # a malformed form (Starlette says 400): the schema's 422
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": str(exc.detail), "type": "value_error"}]
+        ) from None
     ports = providers.skill_ports
     speech: SpeechRepositories = ports[SpeechRepositories]  # type: ignore[assignment]
     msg = VoiceMessage(user, audio, fields.conversation_id, fields.timezone, fields.speak, idempotency_key)
