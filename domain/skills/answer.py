@@ -15,8 +15,10 @@ from domain.skills.knowledge import answer as knowledge_answer
 from domain.skills.knowledge import knowledge_wired
 from domain.tasks import Lane, Outcome, RetryPolicy, Task
 
-_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b", re.IGNORECASE)
-_THANKS = re.compile(r"\b(thanks|thank you)\b", re.IGNORECASE)
+# Swedish greetings and thanks too: the reply is put in the person's language afterwards
+# (domain.skills.speech.finish_reply).
+_GREETING = re.compile(r"^\s*(hi|hello|hey|hej|hallå|good (morning|afternoon|evening))\b", re.IGNORECASE)
+_THANKS = re.compile(r"\b(thanks|thank you|tack)\b", re.IGNORECASE)
 
 
 def small_talk_reply(text: str) -> str:
