@@ -114,8 +114,16 @@ class Chunk:
 
     def embedding_text(self, title: str) -> str:
         """What is embedded: the title and heading give a short passage its topic."""
-        context = " > ".join(part for part in (title, self.heading) if part)
+        context = place(title, self.heading)
         return f"{context}\n{self.text}" if context else self.text
+
+
+def place(title: str, heading: str) -> str:
+    """Where a passage is, for people and for the model: "Title > Section" (the title once, though
+    the heading path usually starts with the document's own top heading)."""
+    if not heading or heading == title or heading.startswith(f"{title} > "):
+        return heading or title
+    return f"{title} > {heading}" if title else heading
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +162,7 @@ class GroundedAnswer:
 class KnowledgeLimits:
     """Retrieval settings, from ERRAND_KNOWLEDGE_* (see providers.settings)."""
 
-    min_score: float = 0.39
+    min_score: float = 0.40
     """Passages scoring below this do not count as an answer (chosen on the dev questions)."""
     top_k: int = 5
     """Passages retrieved per question."""

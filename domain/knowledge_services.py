@@ -32,6 +32,7 @@ from domain.knowledge import (
     Passage,
     TextExtractor,
     org_tenant,
+    place,
     user_tenant,
 )
 from domain.ports import Doorbell, NewTask, TaskQueue, UnitOfWork
@@ -281,6 +282,5 @@ def extractive_answer(passages: list[Passage]) -> KnowledgeAnswer:
     """The passages themselves, each under its document's title and heading."""
     parts = []
     for passage in passages:
-        where = f"{passage.title} ({passage.heading})" if passage.heading else passage.title
-        parts.append(f"From \u201c{where}\u201d: {passage.text}")
+        parts.append(f"From \u201c{place(passage.title, passage.heading)}\u201d: {passage.text}")
     return KnowledgeAnswer("\n\n".join(parts), "extractive", passages)

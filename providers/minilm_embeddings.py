@@ -3,6 +3,9 @@ package, run by sentence-transformers on the CPU, offline.
 
 The model is loaded on first use, once per process, in the embedder's own thread, which also runs
 every batch: the event loop never waits on the CPU, and the model is never used by two threads.
+Calls that arrive while a batch is running are merged into the next one (the worker runs many
+ingest tasks at once, each with a few chunks), so the model sees full batches; a question that
+arrives when the model is idle is embedded at once.
 Why torch rather than ONNX int8: measured on this 2-core machine (docs/benchmarks.md), int8 ONNX
 Runtime was only ~1.2x faster per batch and needs an export step; torch with one intra-op thread
 per worker is also the most robust when the cores are shared.
@@ -38,17 +41,56 @@ def model_dir() -> Path:
 class MiniLMEmbedder:
     dimension = DIMENSION
 
-    def __init__(self, *, batch_size: int = 64, threads: int = 1) -> None:
+    def __init__(self, *, batch_size: int = 64, threads: int = 1, merge_limit: int = 512) -> None:
         self._batch_size = batch_size
         self._threads = threads
+        self._merge_limit = merge_limit
+        """At most this many texts are merged into one call of the model."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
         self._model: Any = None
+        self._waiting: list[tuple[list[str], asyncio.Future[list[list[float]]]]] = []
+        self._draining = False
+        self._drainer: asyncio.Task[None] | None = None
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
+        future: asyncio.Future[list[list[float]]] = loop.create_future()
+        self._waiting.append((list(texts), future))
+        if not self._draining:
+            self._draining = True
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                taken = self._take()
+                texts = [text for part, _ in taken for text in part]
+                try:
+                    vectors = await loop.run_in_executor(self._executor, self.embed_sync, texts)
+                except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+                    for _, future in taken:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                start = 0
+                for part, future in taken:
+                    if not future.done():
+                        future.set_result(vectors[start : start + len(part)])
+                    start += len(part)
+        finally:
+            self._draining = False
+
+    def _take(self) -> list[tuple[list[str], asyncio.Future[list[list[float]]]]]:
+        taken = [self._waiting.pop(0)]
+        size = len(taken[0][0])
+        while self._waiting and size + len(self._waiting[0][0]) <= self._merge_limit:
+            size += len(self._waiting[0][0])
+            taken.append(self._waiting.pop(0))
+        return taken
 
     def embed_sync(self, texts: list[str]) -> list[list[float]]:
         """Blocking; call from the embedder's thread (or a script)."""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from domain.errors import PermanentError, TransientError
-from domain.knowledge import GroundedAnswer, Passage
+from domain.knowledge import GroundedAnswer, Passage, place
 from providers.breaker import CircuitBreaker, CircuitOpen
 
 TOOL = "record_answer"
@@ -58,8 +58,7 @@ def tool_schema() -> dict[str, Any]:
 
 def prompt(question: str, passages: Sequence[Passage]) -> list[dict[str, Any]]:
     numbered = "\n\n".join(
-        f"[{n}] {p.title}{' > ' + p.heading if p.heading else ''}\n{p.text}"
-        for n, p in enumerate(passages, start=1)
+        f"[{n}] {place(p.title, p.heading)}\n{p.text}" for n, p in enumerate(passages, start=1)
     )
     return [
         {"role": "system", "content": f"{SYSTEM_PROMPT}\n\nPassages:\n\n{numbered}"},

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     qdrant_api_key: SecretStr | None = None
     qdrant_collection_prefix: str = "errand"
     """Collections are `{prefix}_kb_{tenant}`, so several deployments can share a server."""
-    knowledge_min_score: float = Field(default=0.39, ge=-1, le=1)
+    knowledge_min_score: float = Field(default=0.40, ge=-1, le=1)
     """Passages below this cosine similarity are no answer (chosen on the dev questions, make eval-rag)."""
     knowledge_top_k: int = Field(default=5, ge=1, le=50)
     knowledge_chunk_words: int = Field(default=80, ge=20, le=400)
