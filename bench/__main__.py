@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bench import bookings, reminders, scenarios, speech, webhooks
+from bench import bookings, knowledge, reminders, scenarios, speech, webhooks
 from bench.env import BenchEnv, machine_facts, open_env
 from bench.report import Row, render, write_markdown
 
@@ -60,6 +60,7 @@ def run_all(env: BenchEnv, seconds: float, tasks: int) -> list[Row]:
     rows += webhooks.webhook_rows(env)
     rows += reminders.reminder_rows(env)
     rows += speech.speech_rows(env)
+    rows += knowledge.knowledge_rows(env)
     return rows
 
 
