@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench import bookings, knowledge, reminders, scenarios, speech, webhooks
 from bench.env import BenchEnv, machine_facts, open_env
+from bench.peers_bench import peer_rows
 from bench.report import Row, render, write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
     parser.add_argument("--tasks", type=int, default=int(os.environ.get("BENCH_TASKS", 30000)))
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--no-peers",
+        action="store_true",
+        default=os.environ.get("BENCH_PEERS", "1") == "0",
+        help="skip Dramatiq, Celery and arq side by side (also BENCH_PEERS=0)",
+    )
     args = parser.parse_args()
     db = os.environ.get("ERRAND_BENCH_DATABASE_URL") or (
         "postgresql://postgres@127.0.0.1:5432/postgres" if _answers(5432) else None
@@ -43,18 +50,20 @@ def main() -> None:
     with open_env(
         db, redis, Path(tempfile.mkdtemp(prefix="errand-bench-")), f"errand_bench_{uuid.uuid4().hex[:6]}"
     ) as env:
-        rows = run_all(env, args.seconds, args.tasks)
+        rows = run_all(env, args.seconds, args.tasks, peers=not args.no_peers)
         facts = asyncio.run(machine_facts(env))
     print(render(rows, facts))
     write_markdown(Path(args.out), rows, facts)
     print(f"\nwritten to {args.out}")
 
 
-def run_all(env: BenchEnv, seconds: float, tasks: int) -> list[Row]:
+def run_all(env: BenchEnv, seconds: float, tasks: int, peers: bool = True) -> list[Row]:
     rows: list[Row] = []
     rows += scenarios.parse_latency()
     rows += scenarios.api_throughput(env, seconds)
     rows += scenarios.worker_drain(env, tasks)
+    if peers:  # the same no-op workload through Dramatiq, Celery and arq (bench/peers_bench.py)
+        rows += peer_rows(env, tasks)
     rows += scenarios.end_to_end_latency(env, seconds)
     rows += bookings.booking_rows(env)
     rows += webhooks.webhook_rows(env)
