@@ -85,8 +85,18 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "Invalid input", f"a value cannot be stored: {reason}")
 
 
+async def _refused_by_constraint(request: Request, exc: Exception) -> JSONResponse:
+    """An id that names nothing (a foreign key), a duplicate the route did not expect: the request
+    conflicts with what is stored. Nothing was written (the statement failed as a whole)."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return problem(409, "Conflict", "that already exists")
+    return problem(422, "Invalid input", "a value refers to something that does not exist, or is not allowed")
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # Starlette's word for a malformed form body: the schema's 422
+        return problem(422, "Invalid request", str(exc.detail) if exc.detail else "malformed body")
     return problem(exc.status_code, str(exc.detail) if exc.detail else "Error")
 
 
@@ -100,5 +110,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(asyncpg.DataError, _unstorable)
     app.add_exception_handler(UnicodeEncodeError, _unstorable)
+    app.add_exception_handler(asyncpg.IntegrityConstraintViolationError, _refused_by_constraint)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

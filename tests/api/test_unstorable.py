@@ -38,3 +38,24 @@ async def test_a_venue_with_a_nul_in_its_name_is_refused(client: httpx.AsyncClie
     }
     response = await client.post("/v1/admin/venues", json=venue, headers=ADMIN)
     assert response.status_code == 422, response.text
+
+
+async def test_an_id_that_names_nothing_is_422_not_500(client: httpx.AsyncClient) -> None:
+    venue = {
+        "name": "Nobody's Bistro",
+        "kind": "restaurant",
+        "owner_user_id": "00000000-0000-0000-0000-000000000001",
+        "resources": [{"name": "t1", "capacity": 4}],
+    }
+    response = await client.post("/v1/admin/venues", json=venue, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert "does not exist" in response.json()["detail"]
+
+
+async def test_a_malformed_multipart_body_is_422(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    fields = {f"f{n}": "x" for n in range(20)}
+    response = await client.post(
+        "/v1/knowledge/documents", data=fields, files={"file": ("a.txt", b"hi")}, headers=auth
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
