@@ -232,6 +232,34 @@ class RedisStreams:
                 idle = int(oldest[0]["time_since_delivered"]) if oldest else 0
         return LaneStats(lane, length, pending, lag, idle)
 
+    async def trim(self, lanes: Iterable[Lane]) -> int:
+        """Drop each lane's entries that every consumer is done with; returns how many went.
+
+        The floor is the oldest entry still pending (delivered, not acked) or, with none pending,
+        the group's last delivered entry: everything below it was delivered and acked, so nothing
+        unacked or undelivered is ever dropped (XTRIM MINID keeps the floor itself). The task row
+        in PostgreSQL stays the truth; a trimmed doorbell was already answered.
+        """
+        removed = 0
+        for lane in lanes:
+            key = self.keys.stream(lane)
+            try:
+                groups = await self._redis.xinfo_groups(key)
+            except ResponseError:  # no such stream yet
+                continue
+            group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+            if group is None or len(groups) != 1:
+                continue  # another group reads this stream: its progress is not ours to judge
+            floor = group["last-delivered-id"]
+            if int(group["pending"]):
+                oldest = await self._redis.xpending_range(key, GROUP, min="-", max="+", count=1)
+                if oldest:
+                    floor = oldest[0]["message_id"]
+            if floor in (b"0-0", "0-0"):
+                continue
+            removed += int(await self._redis.xtrim(key, minid=floor, approximate=False))
+        return removed
+
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())

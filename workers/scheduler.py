@@ -1,7 +1,8 @@
 """`python -m workers.scheduler`: the outbox relay and lease recovery. It only enqueues.
 
 It publishes committed tasks that never reached their stream (the API's publish failed, a retry
-fell due, a worker gave a task back) and takes back tasks whose worker died. Every query claims
+fell due, a worker gave a task back), takes back tasks whose worker died, and trims the streams
+below what every worker is done with (so Redis memory stays flat). Every query claims
 rows with FOR UPDATE SKIP LOCKED, so running two schedulers is safe.
 """
 
@@ -15,6 +16,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from domain.tasks import Lane
 from providers.logs import configure_logging
 from providers.postgres.relay import PostgresRelayStore
 from providers.redis_streams import RedisStreams
@@ -59,6 +61,7 @@ class Scheduler:
             published = await self._relay.publish_due(
                 s.relay_batch, self._streams.publish, stale_after=s.republish_after_seconds
             )
+            await self._streams.trim(Lane)
         for job in self._jobs:
             published += await job()
         while True:

@@ -57,3 +57,20 @@ async def test_every_waiter_hears_false_when_redis_is_unreachable() -> None:
         assert results == [False] * 20
     finally:
         await client.aclose()
+
+
+async def test_trimming_keeps_every_unacked_and_undelivered_entry(providers: Providers) -> None:
+    streams = RedisStreams(providers.redis, StreamKeys(f"{providers.settings.redis_prefix}:trim"))
+    await streams.ensure_groups([Lane.ANSWER])
+    key = streams.keys.stream(Lane.ANSWER)
+    assert await streams.publish([bell() for _ in range(10)])
+    [(_, delivered)] = await providers.redis.xreadgroup("workers", "c1", {key: ">"}, count=6)
+    ids = [entry_id for entry_id, _ in delivered]
+    await providers.redis.xack(key, "workers", ids[0], ids[1], ids[3])  # the third is still pending
+    assert await streams.trim([Lane.ANSWER]) == 2
+    left = [entry_id for entry_id, _ in await providers.redis.xrange(key)]
+    assert left[0] == ids[2] and len(left) == 8
+    await providers.redis.xack(key, "workers", *ids)
+    assert await streams.trim([Lane.ANSWER]) == 3  # below the last delivered entry
+    assert len(await providers.redis.xrange(key)) == 5  # it and the four never delivered
+    assert await streams.trim([Lane.ANSWER, Lane.BOOKING]) == 0  # nothing more; a missing stream is fine
