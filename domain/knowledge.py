@@ -274,6 +274,8 @@ class KnowledgeRepository(Protocol):
 
     async def is_editor(self, user_id: uuid.UUID, org: str) -> bool: ...
 
+    async def user_exists(self, user_id: uuid.UUID) -> bool: ...
+
     async def set_member(self, org: str, user_id: uuid.UUID, role: str | None) -> bool:
         """Add or change a membership (`reader`, `editor`), or end it (None). False when there is no
         such user (or, ending it, no such membership)."""

@@ -4,6 +4,7 @@ python -m ops.cli create-user [--timezone Europe/Stockholm] [--name NAME]
 python -m ops.cli dlq list [--limit 100]
 python -m ops.cli dlq replay TASK_ID
 python -m ops.cli venues list|seed|add (see ops/venues_cli.py)
+python -m ops.cli knowledge ingest DIR --user USER_ID [--org NAME] (see ops/knowledge_cli.py)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import orjson
 from domain.errors import DomainError
 from domain.services import create_user, list_dead_letters, replay_dead_letter
 from domain.tasks import Task
-from ops import venues_cli
+from ops import knowledge_cli, venues_cli
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
 
@@ -42,6 +43,8 @@ async def _run(args: argparse.Namespace, p: Providers) -> Any:
     if args.command == "venues":
         return await venues_cli.run(args, p)
     # --- end venues ---
+    if args.command == "knowledge":
+        return await knowledge_cli.run(args, p)
     async with p.uow() as uow:
         if args.command == "create-user":
             user, token = await create_user(timezone=args.timezone, name=args.name, uow=uow)
@@ -78,6 +81,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     replay = dlq.add_parser("replay", help="queue a dead-lettered task again")
     replay.add_argument("task_id", type=uuid.UUID)
     venues_cli.add_parser(commands)  # venues (the bookings slice)
+    knowledge_cli.add_parser(commands)  # knowledge bases
     return parser.parse_args(argv)
 
 

@@ -18,14 +18,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
-from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from domain.errors import TransientError
 from domain.knowledge import Chunk, Passage
+
+if TYPE_CHECKING:  # imported when the index is first used: it costs every process ~0.5 s of CPU
+    from qdrant_client import QdrantClient, models
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class QdrantKnowledgeIndex:
         chunks: Sequence[Chunk],
         vectors: Sequence[Sequence[float]],
     ) -> None:
+        from qdrant_client import models
+
         client = self._open()
         name = self._ensure(client, tenant)
         points = [
@@ -123,6 +126,8 @@ class QdrantKnowledgeIndex:
         client.delete(name, points_selector=models.FilterSelector(filter=stale), wait=True)
 
     def _remove(self, tenant: str, document_id: uuid.UUID) -> None:
+        from qdrant_client import models
+
         client = self._open()
         name = self.collection(tenant)
         if self._exists(client, name):
@@ -132,6 +137,8 @@ class QdrantKnowledgeIndex:
             client.delete(name, points_selector=selector, wait=True)
 
     def _open(self) -> QdrantClient:
+        from qdrant_client import QdrantClient
+
         if self._client is None:
             if self._path is not None:
                 self._path.mkdir(parents=True, exist_ok=True)
@@ -146,6 +153,8 @@ class QdrantKnowledgeIndex:
         return name in self._known
 
     def _ensure(self, client: QdrantClient, tenant: str) -> str:
+        from qdrant_client import models
+
         name = self.collection(tenant)
         if not self._exists(client, name):
             vectors = models.VectorParams(size=self._dimension, distance=models.Distance.COSINE)
@@ -157,6 +166,8 @@ class QdrantKnowledgeIndex:
         return name
 
     async def _run(self, call: Callable[[], T]) -> T:
+        from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, call)
@@ -180,6 +191,8 @@ class QdrantKnowledgeIndex:
 
 
 def _match(key: str, value: str | int) -> models.FieldCondition:
+    from qdrant_client import models
+
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
 

@@ -167,6 +167,9 @@ class PostgresKnowledgeRepository:
         )
         return bool(role == "editor")
 
+    async def user_exists(self, user_id: uuid.UUID) -> bool:
+        return bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id))
+
     async def set_member(self, org: str, user_id: uuid.UUID, role: str | None) -> bool:
         if role is None:
             status = await self._conn.execute(
