@@ -11,7 +11,7 @@ TORCH       := 2.13.0
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run test lint fmt bench chaos eval eval-rag train clean reset-data
+.PHONY: help venv run test lint fmt bench soak chaos eval eval-rag train clean reset-data
 
 help:
 	@echo "make run         start the whole system locally (embedded PostgreSQL and Redis unless URLs are set)"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint        ruff, ruff format --check, mypy --strict, import contracts"
 	@echo "make fmt         format and auto-fix"
 	@echo "make bench       run the benchmarks"
+	@echo "make soak        10 minutes at 200 msg/s: is memory flat? (SOAK_SECONDS, SOAK_RATE)"
 	@echo "make chaos       kill workers, scheduler and Redis under load; check nothing is lost or doubled"
 	@echo "make eval        intent engine quality on held-back data"
 	@echo "make eval-rag    knowledge answers: recall@5 and no-answer accuracy on the shipped corpus"
@@ -55,6 +56,10 @@ fmt: venv
 
 bench: venv
 	$(PY) -m bench
+
+# A sustained run (SOAK_SECONDS, default 600, at SOAK_RATE 200 msg/s); writes docs/soak.md.
+soak: venv
+	$(PY) -m bench.soak
 
 # CHAOS_SECONDS (default 180) of load and faults; exits non-zero if anything was lost or doubled.
 chaos: venv
