@@ -268,6 +268,10 @@ class KnowledgeRepository(Protocol):
 
     async def has_documents(self, tenants: Sequence[str]) -> bool: ...
 
+    async def any_documents(self) -> bool:
+        """Whether any tenant has a document at all (the answer worker then loads its model early)."""
+        ...
+
     async def tenants_of(self, user_id: uuid.UUID) -> list[str]:
         """The user's own tenant and the organisations they are a member of."""
         ...

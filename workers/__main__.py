@@ -11,7 +11,7 @@ import socket
 
 from prometheus_client import start_http_server
 
-from domain.skills import SkillContext
+from domain.skills import SkillContext, knowledge
 from domain.skills.speech import warm_up
 from domain.tasks import Lane
 from providers.logs import configure_logging
@@ -70,13 +70,27 @@ async def serve(settings: Settings, config: WorkerConfig) -> None:
     if Lane.SPEECH in config.lanes:
         ctx = SkillContext(config.consumer, providers.uow, providers.clock, providers.skill_ports)
         warming = asyncio.create_task(_warm_up_speech(ctx))
+    answering = None
+    if Lane.ANSWER in config.lanes:  # knowledge answers: the embedding model, when there are documents
+        ctx = SkillContext(config.consumer, providers.uow, providers.clock, providers.skill_ports)
+        answering = asyncio.create_task(_warm_up_knowledge(ctx))
     try:
         await worker.run(stop)
     finally:
         if warming is not None:
             warming.cancel()
+        if answering is not None:
+            answering.cancel()
         await providers.aclose()
         log.info("worker stopped", extra={"consumer": config.consumer})
+
+
+async def _warm_up_knowledge(ctx: SkillContext) -> None:
+    try:
+        if await knowledge.warm_up(ctx):
+            log.info("knowledge answers ready")
+    except Exception as exc:  # noqa: BLE001 - the first question reports the same cause
+        log.warning("knowledge warm-up failed", extra={"error": repr(exc)})
 
 
 async def _warm_up_speech(ctx: SkillContext) -> None:

@@ -90,6 +90,20 @@ async def answer(task: Task, ctx: SkillContext) -> KnowledgeAnswer:
         return await answer_question(task.user_id, question, documents=repositories(uow), ports=ports)
 
 
+async def warm_up(ctx: SkillContext) -> bool:
+    """Load the embedding model before the first question, if there are documents to answer from
+    (an answer worker of a deployment without any stays light). True when it was loaded."""
+    if not knowledge_wired(ctx):
+        return False
+    repositories: KnowledgeRepositories = ctx.port(KnowledgeRepositories)
+    async with ctx.uow() as uow:
+        if not await repositories(uow).any_documents():
+            return False
+    embedder: Embedder = ctx.port(Embedder)
+    await embedder.embed(["warm up"])
+    return True
+
+
 _RETRY = RetryPolicy(max_attempts=5, base_seconds=1.0, cap_seconds=60.0)
 
 INGEST = Skill(name=INGEST_SKILL, lane=Lane.ANSWER, handler=ingest, retry=_RETRY, timeout_seconds=300.0)

@@ -155,6 +155,9 @@ class PostgresKnowledgeRepository:
             )
         )
 
+    async def any_documents(self) -> bool:
+        return bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM knowledge_documents)"))
+
     async def tenants_of(self, user_id: uuid.UUID) -> list[str]:
         orgs = await self._conn.fetch(
             "SELECT org FROM knowledge_members WHERE user_id = $1 ORDER BY org", user_id

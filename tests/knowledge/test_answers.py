@@ -7,6 +7,8 @@ import httpx
 
 from domain.knowledge import KnowledgeIndex
 from domain.knowledge_services import DONT_KNOW, NO_DOCUMENTS
+from domain.skills import SkillContext
+from domain.skills.knowledge import warm_up
 from providers.qdrant_index import QdrantKnowledgeIndex
 from providers.wiring import Providers
 from tests.conftest import ADMIN_TOKEN, new_user, running_worker
@@ -144,3 +146,14 @@ async def _points(index: QdrantKnowledgeIndex, tenant: str) -> int:
         return client.count(index.collection(tenant), exact=True).count
 
     return await index._run(count)
+
+
+async def test_an_answer_worker_loads_its_model_early_once_there_are_documents(
+    client: httpx.AsyncClient, providers: Providers, auth: dict[str, str]
+) -> None:
+    ctx = SkillContext("w-test", providers.uow, providers.clock, providers.skill_ports)
+    async with running_worker(providers):
+        await upload(client, auth, "Soda bread", BREAD)
+    assert await warm_up(ctx) is True
+    bare = SkillContext("w-test", providers.uow, providers.clock, {})
+    assert await warm_up(bare) is False  # no knowledge wired: nothing to load
