@@ -82,10 +82,18 @@ class RedisStreams:
     """The task queue (API, scheduler) and the consumer side (workers) of the lane streams."""
 
     def __init__(
-        self, client: aioredis.Redis, keys: StreamKeys, breaker: CircuitBreaker | None = None
+        self,
+        client: aioredis.Redis,
+        keys: StreamKeys,
+        breaker: CircuitBreaker | None = None,
+        *,
+        cluster: bool = False,
     ) -> None:
         self._redis = client
         self.keys = keys
+        self._cluster = cluster
+        """On Redis Cluster each lane's stream has a slot of its own: one XREADGROUP per lane."""
+        self._next_lane = 0
         self._breaker = breaker or CircuitBreaker("redis-publish", failure_threshold=3, reset_seconds=2.0)
         self._waiting: list[tuple[Sequence[Doorbell], asyncio.Future[bool]]] = []
         self._sender: asyncio.Task[None] | None = None
@@ -160,6 +168,8 @@ class RedisStreams:
     ) -> list[Entry]:
         """New entries (`>`), or with `own_pending` the entries this consumer holds unacked (`0`)."""
         start = "0" if own_pending else ">"
+        if self._cluster and len(lanes) > 1:
+            return await self._read_lane_by_lane(lanes, consumer, count, block_ms, start)
         streams = {self.keys.stream(lane): start for lane in lanes}
         reply: Any = await self._redis.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)  # type: ignore[arg-type]
         by_key = {self.keys.stream(lane): lane for lane in lanes}
@@ -167,6 +177,30 @@ class RedisStreams:
         for key, raw in reply or []:
             out.extend(_entries(by_key[key.decode()], raw))
         return out
+
+    async def _read_lane_by_lane(
+        self, lanes: Sequence[Lane], consumer: str, count: int, block_ms: int | None, start: str
+    ) -> list[Entry]:
+        """Cluster mode: streams of several slots cannot be read in one command. Every lane is
+        read without blocking; when all are empty, the worker blocks on one lane at a time, in
+        turn, for a share of `block_ms`, so a quiet worker still sees each lane within `block_ms`."""
+        out: list[Entry] = []
+        for lane in lanes:
+            out += await self._read_one(lane, consumer, count - len(out), None, start)
+            if len(out) >= count:
+                return out
+        if out or block_ms is None:
+            return out
+        self._next_lane = (self._next_lane + 1) % len(lanes)
+        share = max(1, block_ms // len(lanes))
+        return await self._read_one(lanes[self._next_lane], consumer, count, share, start)
+
+    async def _read_one(
+        self, lane: Lane, consumer: str, count: int, block_ms: int | None, start: str
+    ) -> list[Entry]:
+        key = self.keys.stream(lane)
+        reply: Any = await self._redis.xreadgroup(GROUP, consumer, {key: start}, count=count, block=block_ms)
+        return [entry for _, raw in reply or [] for entry in _entries(lane, raw)]
 
     async def reclaim(self, lane: Lane, consumer: str, min_idle_ms: int, count: int = 100) -> list[Entry]:
         """Entries that other consumers have held unacked for `min_idle_ms` (they likely died)."""
@@ -199,9 +233,11 @@ class RedisStreams:
                     "error": dl.error,
                 }
                 pipe.xadd(self.keys.dlq, fields)  # type: ignore[arg-type]
-            if changed:
+            if changed and not self._cluster:
                 pipe.publish(self.keys.updates, ",".join(str(t) for t in changed))
             await pipe.execute()
+        if changed and self._cluster:  # a cluster pipeline cannot carry PUBLISH
+            await self.announce(changed)
 
     async def announce(self, changed: Sequence[uuid.UUID]) -> None:
         if changed:

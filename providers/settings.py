@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "errand"
+    redis_cluster: bool = False
+    """ERRAND_REDIS_URL names a node of a Redis Cluster (keys are hash-tagged per lane)."""
     """Namespace of every Redis key, so several deployments (or tests) can share one server."""
     host: str = "127.0.0.1"
     port: int = 8000

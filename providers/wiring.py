@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import asyncpg
 import redis.asyncio as aioredis
 from openai import AsyncOpenAI
+from redis.asyncio.cluster import RedisCluster
 
 from domain.placeholder_parser import PlaceholderParser
 from domain.ports import Clock, IntentParser, TaskQueue
@@ -83,12 +85,17 @@ def build_parser(settings: Settings) -> IntentParser:
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
+    """One client for every Redis role. With ERRAND_REDIS_CLUSTER the URL names any node of a
+    Redis Cluster; the cluster client speaks the same commands (the keys are hash-tagged per lane),
+    so it is handed out under the plain client's type."""
+    timeouts: dict[str, Any] = {
+        "socket_timeout": settings.redis_timeout_seconds + settings.worker_block_ms / 1000,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+    }
+    if settings.redis_cluster:
+        return cast(aioredis.Redis, RedisCluster.from_url(settings.redis_url, **timeouts))
     return aioredis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout_seconds + settings.worker_block_ms / 1000,
-        socket_connect_timeout=settings.redis_timeout_seconds,
-        retry_on_timeout=False,
-        max_connections=256,
+        settings.redis_url, max_connections=256, retry_on_timeout=False, **timeouts
     )
 
 
@@ -98,7 +105,11 @@ async def build_providers(settings: Settings) -> Providers:
     )
     client = redis_client(settings)
     keys = StreamKeys(settings.redis_prefix)
-    streams, parser, registry = RedisStreams(client, keys), build_parser(settings), build_registry(settings)
+    streams, parser, registry = (
+        RedisStreams(client, keys, cluster=settings.redis_cluster),
+        build_parser(settings),
+        build_registry(settings),
+    )
     skill_ports = build_skill_ports(settings, pool, client)
     # Skills that accept a message themselves (a transcribed voice message) use the same ones.
     skill_ports.update({IntentParser: parser, SkillRegistry: registry, TaskQueue: streams})

@@ -1,0 +1,131 @@
+"""Errand on a Redis Cluster: three redis-server nodes started here, lanes on different slots, the
+pipeline (API accept, stream, worker, status, long-poll) working unchanged."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from api.app import create_app
+from domain.tasks import Lane, TaskStatus
+from providers.embedded import free_port, redis_server_binary
+from providers.wiring import Providers, build_providers
+from tests.conftest import Services, make_settings, new_user, running_worker
+from tests.helpers import enqueue, ensure_probe_tables, make_user, wait_for_status
+
+SLOTS = 16384
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+    """Three masters, a third of the slots each, joined by CLUSTER MEET."""
+    tmp = Path(tmp_path_factory.mktemp("cluster"))
+    nodes = [_node(tmp) for _ in range(3)]
+    try:
+        clients = [client for _, _, client in nodes]
+        bounds = [0, SLOTS // 3, 2 * SLOTS // 3, SLOTS]
+        for n, client in enumerate(clients):
+            client.execute_command("CLUSTER", "ADDSLOTS", *range(bounds[n], bounds[n + 1]))
+        for port, _, _ in nodes[1:]:
+            clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port)
+        deadline = time.monotonic() + 30
+        while not all(b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO") for c in clients):
+            assert time.monotonic() < deadline, "the cluster did not form"
+            time.sleep(0.1)
+        for client in clients:
+            client.close()
+        yield [port for port, _, _ in nodes]
+    finally:
+        for _, proc, _ in nodes:
+            proc.kill()
+            proc.wait(10)
+
+
+def _node(tmp: Path) -> tuple[int, subprocess.Popen[bytes], redis.Redis]:
+    """A cluster-enabled redis-server on a free port (another port if that one was taken meanwhile)."""
+    for _ in range(5):
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(tmp),
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                f"nodes-{port}.conf",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:
+            client = redis.Redis(host="127.0.0.1", port=port)
+            try:
+                client.ping()
+                return port, proc, client
+            except redis.ConnectionError:
+                client.close()
+                time.sleep(0.05)
+        proc.kill()
+        proc.wait(10)
+    raise RuntimeError("could not start a cluster node")
+
+
+@pytest.fixture
+async def cluster_providers(services: Services, cluster: list[int]) -> AsyncIterator[Providers]:
+    settings = make_settings(services, redis_url=f"redis://127.0.0.1:{cluster[1]}/0", redis_cluster=True)
+    built = await build_providers(settings)
+    try:
+        yield built
+    finally:
+        await built.aclose()
+
+
+def test_lanes_live_on_different_slots() -> None:
+    from redis.crc import key_slot
+
+    from providers.redis_streams import StreamKeys
+
+    keys = StreamKeys("errand")
+    slots = {key_slot(keys.stream(lane).encode()) for lane in Lane}
+    assert len(slots) == len(Lane)
+
+
+async def test_the_pipeline_runs_unchanged_on_a_cluster(cluster_providers: Providers) -> None:
+    await ensure_probe_tables(cluster_providers)
+    user = await make_user(cluster_providers)
+    ids = [await enqueue(cluster_providers, user, kind, {}) for kind in ("probe", "probe", "probe")]
+    app = create_app(cluster_providers.settings, cluster_providers)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://errand.test") as http:
+            auth = await new_user(http)
+            posted = await http.post("/v1/messages", json={"text": "hello there"}, headers=auth)
+            assert posted.status_code == 202, posted.text
+            async with running_worker(cluster_providers):
+                answered = await http.get(f"{posted.json()['status_url']}?wait=10", headers=auth)
+                for task_id in ids:
+                    await wait_for_status(cluster_providers, task_id, {TaskStatus.SUCCEEDED}, timeout=30)
+                while answered.json()["status"] != "succeeded":
+                    answered = await http.get(f"{posted.json()['status_url']}?wait=10", headers=auth)
+    assert answered.json()["reply"]
+    for lane in (Lane.BOOKING, Lane.ANSWER):
+        stats = await cluster_providers.streams.lane_stats(lane)
+        assert stats.pending == 0
+    assert uuid.UUID(posted.json()["task_id"])
