@@ -6,13 +6,13 @@ content type first and sends multipart bodies here.
 
 from __future__ import annotations
 
-import orjson
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
+from api.accepted import accepted_response
 from api.auth import authenticate
 from api.speech_schemas import VoiceMessageForm
 from domain.speech import AudioProbe, SpeechLimits, SpeechRepositories, Transcriber
@@ -49,16 +49,7 @@ async def post_voice_message(request: Request, idempotency_key: str | None) -> R
             limits=ports[SpeechLimits],  # type: ignore[arg-type]
             queue=providers.streams,
         )
-    task = accepted.task
-    answer = {
-        "task_id": str(task.id),
-        "conversation_id": str(task.conversation_id),
-        "status": task.status.value,
-        "intent": task.intent,
-        "status_url": f"/v1/tasks/{task.id}",
-    }
-    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
-    return Response(orjson.dumps(answer), status_code=202, media_type="application/json", headers=headers)
+    return accepted_response(accepted.task, accepted.replayed)
 
 
 def _fields(form: FormData) -> VoiceMessageForm:

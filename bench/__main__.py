@@ -29,6 +29,18 @@ def _answers(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def service_urls() -> tuple[str | None, str | None]:
+    """ERRAND_BENCH_DATABASE_URL / _REDIS_URL, else this machine's servers when they answer, else
+    None (open_env starts embedded ones)."""
+    db = os.environ.get("ERRAND_BENCH_DATABASE_URL") or (
+        "postgresql://postgres@127.0.0.1:5432/postgres" if _answers(5432) else None
+    )
+    redis = os.environ.get("ERRAND_BENCH_REDIS_URL") or (
+        "redis://127.0.0.1:6379/12" if _answers(6379) else None
+    )
+    return db, redis
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
@@ -41,12 +53,7 @@ def main() -> None:
         help="skip Dramatiq, Celery and arq side by side (also BENCH_PEERS=0)",
     )
     args = parser.parse_args()
-    db = os.environ.get("ERRAND_BENCH_DATABASE_URL") or (
-        "postgresql://postgres@127.0.0.1:5432/postgres" if _answers(5432) else None
-    )
-    redis = os.environ.get("ERRAND_BENCH_REDIS_URL") or (
-        "redis://127.0.0.1:6379/12" if _answers(6379) else None
-    )
+    db, redis = service_urls()
     with open_env(
         db, redis, Path(tempfile.mkdtemp(prefix="errand-bench-")), f"errand_bench_{uuid.uuid4().hex[:6]}"
     ) as env:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from bench.__main__ import ROOT, _answers
+from bench.__main__ import ROOT, service_urls
 from bench.env import ADMIN, BenchEnv, http_json, machine_facts, open_env, wait_http
 from bench.load import build_request
 from bench.report import Row, render, verdict, write_markdown
@@ -141,12 +141,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=float(os.environ.get("SOAK_RATE", 200)))
     parser.add_argument("--out", default=str(ROOT / "docs" / "soak.md"))
     args = parser.parse_args()
-    db = os.environ.get("ERRAND_BENCH_DATABASE_URL") or (
-        "postgresql://postgres@127.0.0.1:5432/postgres" if _answers(5432) else None
-    )
-    redis_url = os.environ.get("ERRAND_BENCH_REDIS_URL") or (
-        "redis://127.0.0.1:6379/12" if _answers(6379) else None
-    )
+    db, redis_url = service_urls()
     with open_env(
         db, redis_url, Path(tempfile.mkdtemp(prefix="errand-soak-")), f"errand_soak_{uuid.uuid4().hex[:6]}"
     ) as env:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from api.accepted import accepted_response
 from api.auth import authenticate
 from api.deps import require_json
 from api.schemas import MessageAccepted, MessageIn, Problem
@@ -85,17 +85,7 @@ async def post_message(request: Request) -> Response:
             queue=providers.streams,
             clock=providers.clock,
         )
-    task = accepted.task
-    answer = {
-        "task_id": str(task.id),
-        "conversation_id": str(task.conversation_id),
-        "status": task.status.value,
-        "intent": task.intent,
-        "status_url": f"/v1/tasks/{task.id}",
-    }
-    # Serialized directly (the shape is MessageAccepted, documented above): this is the hot path.
-    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
-    return Response(orjson.dumps(answer), status_code=202, media_type="application/json", headers=headers)
+    return accepted_response(accepted.task, accepted.replayed)
 
 
 def _message(raw: bytes) -> MessageIn:
