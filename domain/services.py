@@ -29,6 +29,7 @@ from domain.ports import (
 from domain.skills import SkillRegistry
 from domain.skills.reminders import followup_skill
 from domain.slots import Slots
+from domain.speech import SPEAK_REPLY_SKILL
 from domain.tasks import TERMINAL, Task, TaskStatus
 from domain.users import User, hash_token, new_token, valid_timezone
 
@@ -96,6 +97,7 @@ async def accept_message(
                 return earlier
         advanced = await _follow_up(msg, fingerprint, timezone, now, uow=uow, queue=queue)
         if advanced is not None:
+            await _speak_here_made_reply(advanced.task, registry, uow, queue)
             return advanced
     if is_undo(msg.text):
         parsed = ParsedIntent(Intent.CANCEL_BOOKING, 1.0, "rule:undo", confirmed=True)
@@ -106,7 +108,38 @@ async def accept_message(
         return await _earlier_or_conflict(msg, fingerprint, uow)
     if task.status is TaskStatus.QUEUED:
         await _publish(task, uow, queue)
+    else:
+        await _speak_here_made_reply(task, registry, uow, queue)
     return Accepted(task=task, replayed=False)
+
+
+async def _speak_here_made_reply(
+    task: Task, registry: SkillRegistry, uow: UnitOfWork, queue: TaskQueue
+) -> None:
+    """A reply made here rather than by a worker (a question, a read-back, "All right, I won't")
+    is spoken on the speech lane when the person asked for speech; that task then adds the
+    `audio_url` to this one. Workers speak the replies they make themselves."""
+    skill = registry.get(SPEAK_REPLY_SKILL)
+    if skill is None or not task.reply or not task.input.get("speak") or task.status is TaskStatus.QUEUED:
+        return
+    companion = await uow.tasks.insert(
+        NewTask(
+            id=uuid7(),
+            user_id=task.user_id,
+            conversation_id=task.conversation_id,
+            kind=skill.name,
+            lane=skill.lane,
+            intent=Intent.NONE.value,
+            slots={},
+            input={"text": task.reply, "for_task": str(task.id), "language": task.input.get("language")},
+            parser="none",
+            max_attempts=skill.retry.max_attempts,
+            idempotency_key=None,
+            request_hash=None,
+        )
+    )
+    if companion is not None:
+        await _publish(companion, uow, queue)
 
 
 def _new_task(

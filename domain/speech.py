@@ -17,6 +17,8 @@ from domain.errors import DomainError
 from domain.ports import UnitOfWork
 
 TRANSCRIBE_SKILL = "transcribe"
+SPEAK_REPLY_SKILL = "speak_reply"
+"""Speaks a reply the API made itself (a question, a read-back) and adds its audio to that task."""
 """The speech-lane skill that turns a voice message into text and accepts that as a message."""
 PENDING_INTENT = "pending"
 """The intent of a voice message's task until it is transcribed (the parsed task has the real one)."""
@@ -192,6 +194,11 @@ class SpeechRepository(Protocol):
 
     async def audio_file(self, audio_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> AudioFile | None:
         """The user's unexpired audio file; None for another user's or an expired one."""
+        ...
+
+    async def attach_audio(self, task_id: uuid.UUID, user_id: uuid.UUID, reply: str, audio_url: str) -> bool:
+        """Put `audio_url` in the result of the user's task while `reply` is still its reply (a
+        later answer may have moved it on); True when it was attached."""
         ...
 
     async def purge(self, now: datetime, clip_retention_seconds: float, cache_seconds: float) -> int:

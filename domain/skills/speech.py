@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import replace
 from typing import Any
 
-from domain.errors import DomainError
+from domain.errors import DomainError, PermanentError
 from domain.ports import IntentParser, TaskQueue
 from domain.skills import Skill, SkillContext, SkillRegistry
 from domain.speech import (
+    SPEAK_REPLY_SKILL,
     TRANSCRIBE_SKILL,
     SpeechLimits,
     SpeechRepositories,
@@ -62,7 +64,42 @@ TRANSCRIBE = Skill(
     timeout_seconds=180.0,
 )
 
-SKILLS = [TRANSCRIBE]
+
+async def speak_reply(task: Task, ctx: SkillContext) -> Outcome:
+    """Speak a question or read-back the API put on a waiting task, and add the audio to it."""
+    synthesizer = _optional(ctx, SpeechSynthesizer)
+    if synthesizer is None or ctx.clock is None:
+        raise PermanentError("no voice is configured on this worker")
+    for_task = uuid.UUID(str(task.input["for_task"]))
+    text = str(task.input["text"])
+    language = reply_language(task.input.get("language"), None, text)
+    _, spoken_in = localize(text, language)
+    spoken = await speak(
+        text,
+        spoken_in,
+        owner=(task.user_id, for_task),
+        uow=ctx.uow,
+        speech=ctx.port(SpeechRepositories),
+        synthesizer=synthesizer,
+        limits=_optional(ctx, SpeechLimits) or SpeechLimits(),
+        clock=ctx.clock,
+    )
+    url = audio_path(spoken.audio_id)
+    speech: SpeechRepositories = ctx.port(SpeechRepositories)
+    async with ctx.uow() as work:
+        attached = await speech(work).attach_audio(for_task, task.user_id, text, url)
+    return Outcome.succeeded(result={"audio_url": url, "for_task": str(for_task), "attached": attached})
+
+
+SPEAK_REPLY = Skill(
+    name=SPEAK_REPLY_SKILL,
+    lane=Lane.SPEECH,
+    handler=speak_reply,
+    retry=RetryPolicy(max_attempts=3, base_seconds=1.0, cap_seconds=30.0),
+    timeout_seconds=30.0,
+)
+
+SKILLS = [TRANSCRIBE, SPEAK_REPLY]
 ROUTES: dict[str, str] = {}
 
 

@@ -94,6 +94,19 @@ class PostgresSpeechRepository:
             expires_at,
         )
 
+    async def attach_audio(self, task_id: uuid.UUID, user_id: uuid.UUID, reply: str, audio_url: str) -> bool:
+        status = await self._conn.execute(
+            """UPDATE tasks
+               SET result = coalesce(result, '{}'::jsonb) || jsonb_build_object('audio_url', $4::text),
+                   updated_at = now()
+               WHERE id = $1 AND user_id = $2 AND reply = $3""",
+            task_id,
+            user_id,
+            reply,
+            audio_url,
+        )
+        return bool(status.endswith(" 1"))
+
     async def audio_file(self, audio_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> AudioFile | None:
         row = await self._conn.fetchrow(
             """SELECT f.id, f.user_id, c.media_type, c.audio, f.expires_at

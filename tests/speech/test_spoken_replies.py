@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import timedelta
 
@@ -197,3 +199,33 @@ async def test_expired_audio_is_gone_and_cleaned_up(
         )
     assert deleted >= 1
     assert await count(providers, "SELECT count(*) FROM audio_files WHERE id = $1", audio_id) == 0
+
+
+async def test_a_read_back_and_a_question_made_by_the_api_are_spoken_too(
+    client: httpx.AsyncClient, auth: dict[str, str], providers: Providers
+) -> None:
+    body = {"text": "tell my daughter I am home safe", "speak": True}
+    accepted = (await client.post("/v1/messages", json=body, headers=auth)).json()
+    assert accepted["status"] == "awaiting_confirmation", accepted
+    asked = (
+        await client.post("/v1/messages", json={"text": "book a table", "speak": True}, headers=auth)
+    ).json()
+    assert asked["status"] == "needs_input"
+    async with running_worker(providers):
+        for task_id in (accepted["task_id"], asked["task_id"]):
+            deadline = time.monotonic() + 60
+            task = (await client.get(f"/v1/tasks/{task_id}", headers=auth)).json()
+            while "audio_url" not in (task["result"] or {}):
+                assert time.monotonic() < deadline, task
+                await asyncio.sleep(0.2)
+                task = (await client.get(f"/v1/tasks/{task_id}", headers=auth)).json()
+            assert task["status"] in ("awaiting_confirmation", "needs_input")  # still waiting for the person
+            audio = await client.get(task["result"]["audio_url"], headers=auth)
+            assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+    quiet = (await client.post("/v1/messages", json={"text": "book a table"}, headers=auth)).json()
+    companions = await count(
+        providers,
+        "SELECT count(*) FROM tasks WHERE kind = 'speak_reply' AND input->>'for_task' = $1",
+        quiet["task_id"],
+    )
+    assert companions == 0  # nothing is spoken unless asked
