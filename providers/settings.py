@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     """Torch intra-op threads per worker process: 1 is the most robust when cores are shared."""
     knowledge_use_llm: bool = True
     """Write grounded answers with the LLM of ERRAND_LLM_BASE_URL when one is set."""
+    knowledge_warm_up: bool = True
+    """An answer worker loads the embedding model at start when there are documents."""
 
     # Speech (the speech slice): voice messages in, spoken replies out
     speech_model: str = "tiny.en"

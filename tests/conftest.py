@@ -27,6 +27,7 @@ from workers.scheduler import Scheduler
 from workers.worker import Worker, WorkerConfig
 
 ADMIN_TOKEN = "test-admin-token"
+TEST_DATA_DIR = Path(tempfile.gettempdir()) / f"errand-test-data-{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def make_settings(services: Services, **overrides: object) -> Settings:
         "db_pool_min": 1,
         "db_pool_max": 10,
         "extra_skills": ["tests.skills"],
+        "data_dir": TEST_DATA_DIR,  # never the checkout's .data (the local vector store lives there)
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -71,7 +71,8 @@ async def serve(settings: Settings, config: WorkerConfig) -> None:
         ctx = SkillContext(config.consumer, providers.uow, providers.clock, providers.skill_ports)
         warming = asyncio.create_task(_warm_up_speech(ctx))
     answering = None
-    if Lane.ANSWER in config.lanes:  # knowledge answers: the embedding model, when there are documents
+    # Knowledge answers: load the embedding model now if there are documents to answer from.
+    if Lane.ANSWER in config.lanes and settings.knowledge_warm_up:
         ctx = SkillContext(config.consumer, providers.uow, providers.clock, providers.skill_ports)
         answering = asyncio.create_task(_warm_up_knowledge(ctx))
     try:

@@ -33,6 +33,8 @@ def process_env(settings: Settings) -> dict[str, str]:
             "ERRAND_WORKER_BLOCK_MS": str(settings.worker_block_ms),
             "ERRAND_ADMIN_TOKEN": "test-admin-token",
             "ERRAND_LOG_JSON": "false",
+            "ERRAND_DATA_DIR": str(settings.data_dir),
+            "ERRAND_KNOWLEDGE_WARM_UP": "false",  # the session's database may hold documents
         }
     )
     return env
