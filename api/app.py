@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +12,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import TokenCache
+from api.fast_path import MessagesFastPath
 from api.rate_limit import RateLimiter
 from api.routes import (
     admin,
@@ -52,6 +55,8 @@ def create_app(settings: Settings, providers: Providers | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = providers is None
         app.state.providers = providers or await build_providers(settings)
+        if own:
+            _settle_the_heap()
         try:
             yield
         finally:
@@ -68,6 +73,7 @@ def create_app(settings: Settings, providers: Providers | None = None) -> FastAP
     errors.install(app)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
+    app.add_middleware(MessagesFastPath, fastapi=app)  # inside the edge: ids, limits, metrics
     app.add_middleware(
         EdgeWithUploads,  # type: ignore[arg-type]  # starlette's factory type cannot take **kwargs
         max_upload_bytes=settings.speech_max_upload_bytes,
@@ -86,6 +92,18 @@ TOO_MANY_REQUESTS = {
     "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
+
+
+def _settle_the_heap() -> None:
+    """What start-up loaded (the intent model's vocabulary, the routes, the pools) lives as long as
+    the process: moved out of the collector's reach, and young collections made rarer, a request's
+    garbage costs less to collect (measured on POST /v1/messages)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+
+
+GC_YOUNG_THRESHOLD = int(os.environ.get("ERRAND_GC_THRESHOLD", "20000"))
 
 
 def _declare_bearer_auth(app: FastAPI) -> None:
