@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -103,7 +102,7 @@ def _settle_the_heap() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
 
 
-GC_YOUNG_THRESHOLD = int(os.environ.get("ERRAND_GC_THRESHOLD", "20000"))
+GC_YOUNG_THRESHOLD = 20_000
 
 
 def _declare_bearer_auth(app: FastAPI) -> None:
