@@ -50,6 +50,23 @@ class WorkerConfig:
     reclaim_interval: float = 5.0
     shutdown_grace: float = 20.0
     lease_margin: float = 15.0
+    max_tasks: int | None = None
+    """A bounded run (the Lambda entry point): claim at most this many tasks, then drain and return.
+    It reclaims once, in line with its reads rather than beside them, so the bound is exact."""
+    until_idle: bool = False
+    """Return when a read of new entries finds none, instead of waiting for more."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What one run did, for a caller that reports it (the Lambda entry point)."""
+
+    taken: int
+    """Tasks claimed and started."""
+    committed: int
+    """Outcomes recorded: succeeded, retrying or dead-lettered."""
+    acked: int
+    """Stream entries acked: finished tasks, duplicates, tasks handed back at shutdown."""
 
 
 @dataclass(slots=True)
@@ -66,6 +83,9 @@ class _State:
     running: dict[uuid.UUID, tuple[Entry, asyncio.Task[None]]] = field(default_factory=dict)
     dup_acks: defaultdict[Lane, list[str]] = field(default_factory=lambda: defaultdict(list))
     slot_freed: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: int = 0
+    committed: int = 0
+    acked: int = 0
 
 
 class Worker:
@@ -89,15 +109,23 @@ class Worker:
         self._state = _State()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set, then finish or release what is held, and return."""
+        """Work until `stop` is set (or a bounded run is done), then finish or release what is
+        held, and return."""
         await self._until_ready(stop)
         committer = asyncio.create_task(self._commit_loop(), name="commit")
-        reclaimer = asyncio.create_task(self._reclaim_loop(stop), name="reclaim")
+        bounded = self.cfg.max_tasks is not None
+        reclaimer = None if bounded else asyncio.create_task(self._reclaim_loop(stop), name="reclaim")
         try:
             await self._read_loop(stop, own_pending=True)
+            if bounded and not stop.is_set():
+                await self._reclaim_once(stop)
             await self._read_loop(stop, own_pending=False)
         finally:
             await self._shutdown(committer, reclaimer)
+
+    def counts(self) -> RunCounts:
+        state = self._state
+        return RunCounts(taken=state.taken, committed=state.committed, acked=state.acked)
 
     async def _until_ready(self, stop: asyncio.Event) -> None:
         delay = 0.2
@@ -111,17 +139,24 @@ class Worker:
                 delay = min(delay * 2, 5.0)
 
     async def _read_loop(self, stop: asyncio.Event, *, own_pending: bool) -> None:
-        """With `own_pending`, first re-run what this consumer name held before a restart."""
+        """With `own_pending`, first re-run what this consumer name held before a restart.
+        `XREADGROUP ... 0` returns all of those, the ones already started here too: these are
+        skipped (not acked: their commit acks them), each read asks for as many more, and the
+        pass ends when a read brings nothing new."""
         delay = 0.1
+        seen: set[str] = set()
         while not stop.is_set():
-            free = self.cfg.concurrency - self._state.inflight
+            free = self._room()
             if free <= 0:
+                if self._quota_spent():
+                    return
                 await self._wait_for_slot()
                 continue
             try:
                 block = None if own_pending else self.cfg.block_ms
+                count = min(free, self.cfg.batch) + len(seen)
                 entries = await self._streams.read(
-                    self.cfg.lanes, self.cfg.consumer, min(free, self.cfg.batch), block, own_pending
+                    self.cfg.lanes, self.cfg.consumer, count, block, own_pending
                 )
                 delay = 0.1
             except INFRA_ERRORS as exc:
@@ -129,9 +164,22 @@ class Worker:
                 await _sleep_or_stop(stop, delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if own_pending and not entries:
+            if own_pending:
+                entries = [e for e in entries if e.entry_id not in seen]
+                seen.update(e.entry_id for e in entries)
+            if not entries and (own_pending or self.cfg.until_idle):
                 return
             await self._dispatch(entries)
+
+    def _room(self) -> int:
+        """Entries to take now: free slots, within what is left of `max_tasks`."""
+        free = self.cfg.concurrency - self._state.inflight
+        if self.cfg.max_tasks is None:
+            return free
+        return min(free, self.cfg.max_tasks - self._state.taken)
+
+    def _quota_spent(self) -> bool:
+        return self.cfg.max_tasks is not None and self._state.taken >= self.cfg.max_tasks
 
     async def _wait_for_slot(self) -> None:
         self._state.slot_freed.clear()
@@ -154,6 +202,7 @@ class Worker:
             log.warning("claim failed; entries stay pending", extra={"error": repr(exc)})
             await asyncio.sleep(0.5)
             return
+        self._state.taken += len(claimed)
         by_id = {c.task.id: c for c in claimed}
         for entry in entries:
             task = by_id.pop(entry.task_id, None) if entry.task_id else None
@@ -201,7 +250,10 @@ class Worker:
                 self._count(d)
                 if d.outcome.status is TaskStatus.DEAD_LETTERED:
                     dead.append(DeadLetter(task.id, task.lane, task.kind, d.outcome.reason))
-        await self._finish(acks, dead, [d.claimed.task.id for d in batch if d.claimed.task.id in recorded])
+        changed = [d.claimed.task.id for d in batch if d.claimed.task.id in recorded]
+        if await self._finish(acks, dead, changed):
+            self._state.acked += sum(len(ids) for ids in acks.values())
+        self._state.committed += len(recorded)
         for d in batch:
             self._state.running.pop(d.claimed.task.id, None)
         self._state.inflight -= len(batch)
@@ -220,16 +272,18 @@ class Worker:
 
     async def _finish(
         self, acks: dict[Lane, list[str]], dead: list[DeadLetter], changed: list[uuid.UUID]
-    ) -> None:
-        """Ack after commit. If Redis is away the entries are redelivered later and acked then as
-        duplicates; only the DLQ stream copy of a dead letter would be missing (the row has it)."""
+    ) -> bool:
+        """Ack after commit; False when Redis stayed away. The entries are then redelivered later
+        and acked as duplicates; only the DLQ stream copy of a dead letter would be missing (the
+        row has it)."""
         for attempt in range(3):
             try:
                 await self._streams.finish(acks, dead, changed)
-                return
+                return True
             except INFRA_ERRORS as exc:
                 log.warning("ack failed", extra={"error": repr(exc), "attempt": attempt + 1})
                 await asyncio.sleep(0.2 * (attempt + 1))
+        return False
 
     def _count(self, d: _Done) -> None:
         task, status = d.claimed.task, d.outcome.status
@@ -252,24 +306,26 @@ class Worker:
     async def _reclaim_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await _sleep_or_stop(stop, self.cfg.reclaim_interval)
-            for lane in self.cfg.lanes:
-                free = self.cfg.concurrency - self._state.inflight
-                if stop.is_set() or free <= 0:
-                    break
-                try:
-                    entries = await self._streams.reclaim(
-                        lane, self.cfg.consumer, self.cfg.visibility_ms, free
-                    )
-                except INFRA_ERRORS as exc:
-                    log.warning("reclaim failed", extra={"error": repr(exc)})
-                    continue
-                if entries:
-                    log.info("reclaimed entries", extra={"lane": lane.value, "count": len(entries)})
-                    await self._dispatch(entries)
+            await self._reclaim_once(stop)
 
-    async def _shutdown(self, committer: asyncio.Task[None], reclaimer: asyncio.Task[None]) -> None:
+    async def _reclaim_once(self, stop: asyncio.Event) -> None:
+        for lane in self.cfg.lanes:
+            free = self._room()
+            if stop.is_set() or free <= 0:
+                break
+            try:
+                entries = await self._streams.reclaim(lane, self.cfg.consumer, self.cfg.visibility_ms, free)
+            except INFRA_ERRORS as exc:
+                log.warning("reclaim failed", extra={"error": repr(exc)})
+                continue
+            if entries:
+                log.info("reclaimed entries", extra={"lane": lane.value, "count": len(entries)})
+                await self._dispatch(entries)
+
+    async def _shutdown(self, committer: asyncio.Task[None], reclaimer: asyncio.Task[None] | None) -> None:
         """Finish what runs within the grace period; give the rest back; stop."""
-        reclaimer.cancel()
+        if reclaimer is not None:
+            reclaimer.cancel()
         deadline = time.monotonic() + self.cfg.shutdown_grace
         while self._state.inflight and time.monotonic() < deadline:
             await self._wait_for_slot()
@@ -279,11 +335,12 @@ class Worker:
         if leftovers:
             await self._give_back(leftovers)
         committer.cancel()
-        for job in (committer, reclaimer):
+        for job in [committer] if reclaimer is None else [committer, reclaimer]:
             with contextlib.suppress(asyncio.CancelledError):
                 await job
         with contextlib.suppress(*INFRA_ERRORS):
             await self._streams.finish(self._state.dup_acks)
+            self._state.acked += sum(len(ids) for ids in self._state.dup_acks.values())
 
     async def _give_back(self, leftovers: list[tuple[uuid.UUID, tuple[Entry, asyncio.Task[None]]]]) -> None:
         try:
