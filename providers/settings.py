@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "errand"
     redis_cluster: bool = False
+    redis_sentinels: list[str] = Field(default_factory=list)
+    """host:port of Redis Sentinels (JSON list); when set, the client follows their master."""
+    redis_sentinel_master: str = "mymaster"
     """ERRAND_REDIS_URL names a node of a Redis Cluster (keys are hash-tagged per lane)."""
     """Namespace of every Redis key, so several deployments (or tests) can share one server."""
     host: str = "127.0.0.1"

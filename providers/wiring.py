@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import redis.asyncio as aioredis
 from openai import AsyncOpenAI
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import Sentinel
 
 from domain.placeholder_parser import PlaceholderParser
 from domain.ports import Clock, IntentParser, TaskQueue
@@ -94,9 +96,30 @@ def redis_client(settings: Settings) -> aioredis.Redis:
     }
     if settings.redis_cluster:
         return cast(aioredis.Redis, RedisCluster.from_url(settings.redis_url, **timeouts))
+    if settings.redis_sentinels:
+        return _sentinel_master(settings, timeouts)
     return aioredis.Redis.from_url(
         settings.redis_url, max_connections=256, retry_on_timeout=False, **timeouts
     )
+
+
+def _sentinel_master(settings: Settings, timeouts: dict[str, Any]) -> aioredis.Redis:
+    """The current master of ERRAND_REDIS_SENTINEL_MASTER, found through the sentinels and found
+    again after a failover; ERRAND_REDIS_URL still gives the database index and the password."""
+    url = urlsplit(settings.redis_url)
+    nodes = []
+    for node in settings.redis_sentinels:
+        host, _, port = node.rpartition(":")
+        nodes.append((host or "127.0.0.1", int(port)))
+    sentinel = Sentinel(nodes, sentinel_kwargs={"socket_timeout": settings.redis_timeout_seconds})  # type: ignore[no-untyped-call]
+    master: aioredis.Redis = sentinel.master_for(
+        settings.redis_sentinel_master,
+        db=int(url.path.lstrip("/") or 0),
+        password=unquote(url.password) if url.password else None,
+        retry_on_timeout=False,
+        **timeouts,
+    )
+    return master
 
 
 async def build_providers(settings: Settings) -> Providers:
