@@ -112,14 +112,27 @@ def _sentinel_master(settings: Settings, timeouts: dict[str, Any]) -> aioredis.R
         host, _, port = node.rpartition(":")
         nodes.append((host or "127.0.0.1", int(port)))
     sentinel = Sentinel(nodes, sentinel_kwargs={"socket_timeout": settings.redis_timeout_seconds})  # type: ignore[no-untyped-call]
-    master: aioredis.Redis = sentinel.master_for(
+    master: _SentinelMaster = sentinel.master_for(
         settings.redis_sentinel_master,
+        redis_class=_SentinelMaster,
         db=int(url.path.lstrip("/") or 0),
         password=unquote(url.password) if url.password else None,
         retry_on_timeout=False,
         **timeouts,
     )
+    master.watchers = sentinel
     return master
+
+
+class _SentinelMaster(aioredis.Redis):
+    """The master's client, which also closes its connections to the sentinels."""
+
+    watchers: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for client in self.watchers.sentinels if self.watchers else ():
+            await client.aclose()
 
 
 async def build_providers(settings: Settings) -> Providers:

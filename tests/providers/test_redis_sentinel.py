@@ -98,3 +98,13 @@ async def test_the_pipeline_runs_behind_a_sentinel(sentinel_providers: Providers
     assert stats.pending == 0
     info = await providers.redis.info("keyspace")
     assert "db3" in info  # the database index of ERRAND_REDIS_URL was used on the master
+
+
+async def test_closing_the_providers_closes_the_sentinel_connections(sentinel_providers: Providers) -> None:
+    assert await sentinel_providers.redis.ping()
+    watchers = sentinel_providers.redis.watchers  # type: ignore[attr-defined]
+    await sentinel_providers.redis.aclose()
+    pools = [client.connection_pool for client in watchers.sentinels]
+    assert pools and not any(
+        connection.is_connected for pool in pools for connection in pool._available_connections
+    )
