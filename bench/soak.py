@@ -98,41 +98,32 @@ def soak(env: BenchEnv, seconds: float, rate: float) -> list[Row]:
         finally:
             stop.set()
             sampler.join()
-    api_ok, api_note = flat(samples.api_rss)
-    worker_ok, worker_note = flat(samples.worker_rss)
-    redis_ok, redis_note = flat(samples.redis_bytes)
-    mid = len(samples.at) // 2
-    trio = "start {} / middle {} / end {}"
+    streams = (
+        f"; longest lane stream {max(samples.longest_stream):,} entries (end {samples.longest_stream[-1]:,})"
+    )
     return [
         Row(
             f"sustained {seconds / 60:.0f} min at {rate:.0f} msg/s: accepted",
             f"{load.ok:,} of {load.sent:,}",
             note=f"errors {load.errors}; p50 {load.pct(0.5):.1f} ms, p99 {load.pct(0.99):.1f} ms",
         ),
-        Row(
-            "API RSS (start / middle / end)",
-            mb(samples.api_rss[-1]),
-            f"growth <= {GROWTH_LIMIT:.0%}",
-            verdict(api_ok),
-            note=trio.format(*(mb(samples.api_rss[i]) for i in (0, mid, -1))) + f"; {api_note}",
-        ),
-        Row(
-            "worker RSS (start / middle / end)",
-            mb(samples.worker_rss[-1]),
-            f"growth <= {GROWTH_LIMIT:.0%}",
-            verdict(worker_ok),
-            note=trio.format(*(mb(samples.worker_rss[i]) for i in (0, mid, -1))) + f"; {worker_note}",
-        ),
-        Row(
-            "Redis used memory (start / middle / end)",
-            mb(samples.redis_bytes[-1]),
-            f"growth <= {GROWTH_LIMIT:.0%}",
-            verdict(redis_ok),
-            note=trio.format(*(mb(samples.redis_bytes[i]) for i in (0, mid, -1)))
-            + f"; {redis_note}; longest lane stream {max(samples.longest_stream):,} entries"
-            f" (end {samples.longest_stream[-1]:,})",
-        ),
+        memory_row("API RSS", samples.api_rss),
+        memory_row("worker RSS", samples.worker_rss),
+        memory_row("Redis used memory", samples.redis_bytes, streams),
     ]
+
+
+def memory_row(name: str, series: list[int], extra: str = "") -> Row:
+    """Start / middle / end of one memory series, judged by `flat`."""
+    ok, growth = flat(series)
+    trio = " / ".join(mb(series[i]) for i in (0, len(series) // 2, -1))
+    return Row(
+        f"{name} (start / middle / end)",
+        mb(series[-1]),
+        f"growth <= {GROWTH_LIMIT:.0%}",
+        verdict(ok),
+        note=f"{trio}; {growth}{extra}",
+    )
 
 
 def main() -> None:
