@@ -184,12 +184,15 @@ async def _fill(index: QdrantKnowledgeIndex, tenant: str, count: int) -> None:
 
 
 def knowledge_rows(env: BenchEnv) -> list[Row]:
-    embedder = MiniLMEmbedder()
+    settings = _settings(env)
+    embedder = MiniLMEmbedder(
+        threads=settings.knowledge_embed_threads, precision=settings.knowledge_embed_precision
+    )
     single_ms, batch_rate = embedding_costs(embedder)
     print(f"embedding: {single_ms:.1f} ms per question, {batch_rate:.0f} chunks/s batched", flush=True)
 
     async def measure() -> tuple[tuple[int, float, float], tuple[float, float, float, int]]:
-        providers = await build_providers(_settings(env))
+        providers = await build_providers(settings)
         providers.skill_ports[Embedder] = embedder
         try:
             ingest = await ingest_rate(providers)
@@ -210,7 +213,8 @@ def knowledge_rows(env: BenchEnv) -> list[Row]:
     rate = chunks / seconds
     return [
         Row(
-            "knowledge: embed one question (MiniLM, torch, 1 thread)",
+            f"knowledge: embed one question (MiniLM, torch {embedder.precision}, "
+            f"{settings.knowledge_embed_threads} threads)",
             f"{single_ms:.1f} ms p50",
             note="50 calls of one short sentence; batched chunks: "
             f"{batch_rate:.0f} chunks/s (batches of 64, corpus chunks)",

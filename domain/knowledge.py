@@ -268,6 +268,10 @@ class KnowledgeRepository(Protocol):
 
     async def has_documents(self, tenants: Sequence[str]) -> bool: ...
 
+    async def being_indexed(self, tenants: Sequence[str]) -> bool:
+        """Whether a document of these tenants is still being indexed."""
+        ...
+
     async def any_documents(self) -> bool:
         """Whether any tenant has a document at all (the answer worker then loads its model early)."""
         ...

@@ -45,6 +45,7 @@ MAX_TITLE = 300
 INGEST_ATTEMPTS = 5
 DONT_KNOW = "I don't know. I couldn't find that in your documents."
 NO_DOCUMENTS = "I don't know the answer to that yet: no documents have been added for me to look in."
+STILL_READING = "I'm still reading the documents you added. Please ask me again in a moment."
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,10 @@ async def answer_question(
     passage scores above the threshold, or when the LLM finds the passages do not contain it."""
     tenants = await documents.tenants_of(user_id)
     if not await documents.has_documents(tenants):
-        return KnowledgeAnswer(NO_DOCUMENTS, "none", [])
+        # A first document is not searchable until it is indexed (seconds; longer while a fresh
+        # worker loads its model): saying none were added would be untrue and confusing.
+        reading = await documents.being_indexed(tenants)
+        return KnowledgeAnswer(STILL_READING if reading else NO_DOCUMENTS, "none", [])
     limits = ports.limits
     found = await retrieve(question, tenants, embedder=ports.embedder, index=ports.index, limit=limits.top_k)
     live = await documents.live(list({p.document_id for p in found}))

@@ -69,7 +69,9 @@ def build(settings: Settings, pool: asyncpg.Pool, redis: aioredis.Redis) -> dict
         KnowledgeRepositories: knowledge_repository,
         TextExtractor: DocumentTextExtractor(),
         Embedder: MiniLMEmbedder(
-            batch_size=settings.knowledge_embed_batch, threads=settings.knowledge_embed_threads
+            batch_size=settings.knowledge_embed_batch,
+            threads=settings.knowledge_embed_threads,
+            precision=settings.knowledge_embed_precision,
         ),
         KnowledgeIndex: knowledge_index(settings),
         KnowledgeLimits: limits(settings),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from domain.errors import TransientError
+from domain.errors import PermanentError, TransientError
 from domain.knowledge import Chunk, Passage
 
 if TYPE_CHECKING:  # imported when the index is first used: it costs every process ~0.5 s of CPU
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
+_REFUSALS = frozenset({400, 401, 403, 422})
+"""A wrong key or a request the server rejects (a vector of another size): no retry fixes these."""
 
 
 def point_id(document_id: uuid.UUID, version: int, index: int) -> str:
@@ -120,6 +122,8 @@ class QdrantKnowledgeIndex:
         ]
         for start in range(0, len(points), 256):
             client.upsert(name, points=points[start : start + 256], wait=True)
+        if version == 1:
+            return  # no older version to clear: skips a filter that local mode scans point by point
         stale = models.Filter(
             must=[_match("document_id", str(document_id))], must_not=[_match("version", version)]
         )
@@ -171,7 +175,13 @@ class QdrantKnowledgeIndex:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, call)
-        except (UnexpectedResponse, ResponseHandlingException, httpx.HTTPError) as exc:
+        except UnexpectedResponse as exc:
+            if exc.status_code == 404:
+                self._known.clear()  # a collection deleted on the server is created again on retry
+            if exc.status_code in _REFUSALS:
+                raise PermanentError(f"the vector store refused the request ({exc.status_code})") from exc
+            raise TransientError(f"the vector store failed ({exc.status_code})") from exc
+        except (ResponseHandlingException, httpx.HTTPError) as exc:
             raise TransientError(f"the vector store failed: {type(exc).__name__}") from exc
         except RuntimeError as exc:
             if "already accessed by another instance" in str(exc):

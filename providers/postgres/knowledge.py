@@ -155,6 +155,15 @@ class PostgresKnowledgeRepository:
             )
         )
 
+    async def being_indexed(self, tenants: Sequence[str]) -> bool:
+        return bool(
+            await self._conn.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM knowledge_documents WHERE tenant = ANY($1::text[])
+                   AND status = 'indexing')""",
+                list(tenants),
+            )
+        )
+
     async def any_documents(self) -> bool:
         return bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM knowledge_documents)"))
 

@@ -3,10 +3,19 @@ delete, and tenants that never see each other's documents."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
-from domain.knowledge import KnowledgeIndex
-from domain.knowledge_services import DONT_KNOW, NO_DOCUMENTS
+from domain.knowledge import Embedder, KnowledgeIndex, KnowledgeRepositories
+from domain.knowledge_services import (
+    DONT_KNOW,
+    NO_DOCUMENTS,
+    STILL_READING,
+    AnswerPorts,
+    KnowledgeAnswer,
+    answer_question,
+)
 from domain.skills import SkillContext
 from domain.skills.knowledge import warm_up
 from providers.qdrant_index import QdrantKnowledgeIndex
@@ -66,6 +75,38 @@ async def test_a_question_the_documents_do_not_answer_gets_i_dont_know(
     assert nothing_yet["reply"] == NO_DOCUMENTS
     assert task["reply"] == DONT_KNOW
     assert task["result"] == {"kind": "answer", "mode": "none", "sources": []}
+
+
+async def test_a_question_while_the_first_document_is_read_says_so_then_is_answered(
+    client: httpx.AsyncClient, providers: Providers, auth: dict[str, str]
+) -> None:
+    """A fresh answer worker takes seconds to load its model before the first document is
+    searchable; a question meanwhile hears that, not that nothing was added."""
+    posted = await client.post(
+        "/v1/knowledge/documents", json={"title": "Riverside Clinic FAQ", "content": CLINIC_FAQ}, headers=auth
+    )
+    assert posted.status_code == 202, posted.text  # no worker yet: the document waits to be read
+    question = "When is the clinic open on Saturday?"
+    early = await answer_now(providers, client, auth, question)
+    assert early.reply == STILL_READING and early.sources == []
+    async with running_worker(providers):
+        await wait_task(client, auth, posted.json()["task_id"])
+        later = await ask(client, providers, auth, question)
+    assert "9 am to noon" in later["reply"]
+
+
+async def answer_now(
+    providers: Providers, client: httpx.AsyncClient, auth: dict[str, str], question: str
+) -> KnowledgeAnswer:
+    """The answer service itself, as the answer skill calls it (no worker involved)."""
+    me = uuid.UUID((await client.get("/v1/me", headers=auth)).json()["id"])
+    ports = AnswerPorts(
+        embedder=providers.skill_ports[Embedder],  # type: ignore[arg-type]
+        index=providers.skill_ports[KnowledgeIndex],  # type: ignore[arg-type]
+    )
+    repositories: KnowledgeRepositories = providers.skill_ports[KnowledgeRepositories]  # type: ignore[assignment]
+    async with providers.uow() as uow:
+        return await answer_question(me, question, documents=repositories(uow), ports=ports)
 
 
 async def test_reingesting_a_changed_document_replaces_its_chunks(
