@@ -3,7 +3,7 @@
 Structured output through a forced tool call whose parameters are the intent and slot schema;
 the answer is validated by pydantic, and one invalid answer gets a single self-correcting retry
 that feeds the validation error back. Transient failures (timeouts, connection errors, 429, 5xx)
-are retried by tenacity, then counted by an asyncio circuit breaker. Errors leave this module as
+are retried (`openai_tool_calls`), then counted by an asyncio circuit breaker. Errors leave this module as
 domain TransientError / PermanentError only.
 
 Prompt injection cannot widen what a message does: the output can only be one of the fixed
@@ -19,26 +19,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from domain.errors import PermanentError, TransientError
 from domain.intents import Intent, ParsedIntent
 from domain.slots import Slots, missing_slots
 from providers.breaker import CircuitBreaker, CircuitOpen
+from providers.openai_tool_calls import ToolCaller
 
 log = logging.getLogger(__name__)
 
 TOOL = "record_intent"
-_TRANSIENT = (
-    openai.APITimeoutError,
-    openai.APIConnectionError,
-    openai.RateLimitError,
-    openai.InternalServerError,
-)
-
 SYSTEM_PROMPT = """You label one message from a user of an assistant for elderly people.
 Call the tool record_intent exactly once. Intents:
 - book_restaurant: reserve a table. book_appointment: salon, hairdresser, doctor, dentist, any service.
@@ -76,10 +68,8 @@ class OpenAIIntentParser:
     name = "llm"
 
     def __init__(self, client: AsyncOpenAI, model: str, breaker: CircuitBreaker, attempts: int = 3) -> None:
-        self._client = client
-        self._model = model
+        self._llm = ToolCaller(client, model, tool_schema(), attempts)
         self._breaker = breaker
-        self._attempts = attempts
 
     async def parse(self, text: str, *, now: datetime, timezone: str) -> ParsedIntent:
         """Raises TransientError (provider down, circuit open) or PermanentError (invalid twice)."""
@@ -91,47 +81,16 @@ class OpenAIIntentParser:
         return _parsed(answer, timezone)
 
     async def _answer(self, messages: list[dict[str, Any]]) -> LLMAnswer:
-        raw = await self._complete(messages)
+        raw = await self._llm.complete(messages)
         try:
             return _validate(raw)
         except (ValidationError, ValueError) as exc:
             log.info("LLM answer invalid; asking it to correct itself", extra={"error": str(exc)[:300]})
             messages = [*messages, *_correction(raw, exc)]
         try:
-            return _validate(await self._complete(messages))
+            return _validate(await self._llm.complete(messages))
         except (ValidationError, ValueError) as exc:
             raise PermanentError(f"the LLM gave an invalid answer twice: {str(exc)[:200]}") from exc
-
-    async def _complete(self, messages: list[dict[str, Any]]) -> str:
-        try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(_TRANSIENT),
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(multiplier=0.1, max=1.0),
-                reraise=True,
-            ):
-                with attempt:
-                    return await self._call(messages)
-        except _TRANSIENT as exc:
-            raise TransientError(f"LLM unreachable: {type(exc).__name__}") from exc
-        except openai.APIStatusError as exc:
-            raise PermanentError(f"LLM refused the request: HTTP {exc.status_code}") from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _call(self, messages: list[dict[str, Any]]) -> str:
-        create: Any = self._client.chat.completions.create  # the SDK's overloads want TypedDicts
-        response = await create(
-            model=self._model,
-            messages=messages,
-            tools=[tool_schema()],
-            tool_choice={"type": "function", "function": {"name": TOOL}},
-            temperature=0,
-        )
-        message = response.choices[0].message
-        if message.tool_calls:
-            call = message.tool_calls[0]
-            return str(call.function.arguments)
-        return message.content or ""
 
 
 def _conversation(text: str, now: datetime, timezone: str) -> list[dict[str, Any]]:
