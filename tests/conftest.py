@@ -172,15 +172,7 @@ async def running_worker(
         shutdown_grace=s.shutdown_grace_seconds,
         lease_margin=s.lease_margin_seconds,
     )
-    worker = Worker(
-        config,
-        streams=providers.streams,
-        runs=providers.runs,
-        registry=providers.registry,
-        uow=providers.uow,
-        clock=providers.clock,
-        ports=providers.skill_ports,
-    )
+    worker = Worker.for_providers(config, providers)
     stop = asyncio.Event()
     job = asyncio.create_task(worker.run(stop))
     try:

@@ -54,15 +54,7 @@ async def serve(settings: Settings, config: WorkerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    worker = Worker(
-        config,
-        streams=providers.streams,
-        runs=providers.runs,
-        registry=providers.registry,
-        uow=providers.uow,
-        clock=providers.clock,
-        ports=providers.skill_ports,
-    )
+    worker = Worker.for_providers(config, providers)
     log.info(
         "worker started", extra={"consumer": config.consumer, "lanes": [lane.value for lane in config.lanes]}
     )

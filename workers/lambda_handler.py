@@ -103,15 +103,7 @@ async def drain(request: DrainRequest, providers: Providers, context: LambdaCont
     budget = context.get_remaining_time_in_millis() / 1000
     grace = min(providers.settings.shutdown_grace_seconds, budget * DRAIN_SHARE)
     config = worker_config(request, providers.settings, consumer_name(context), grace)
-    worker = Worker(
-        config,
-        streams=providers.streams,
-        runs=providers.runs,
-        registry=providers.registry,
-        uow=providers.uow,
-        clock=providers.clock,
-        ports=providers.skill_ports,
-    )
+    worker = Worker.for_providers(config, providers)
     stop = asyncio.Event()
     # Stop taking entries while the longest read, the drain window and the margin still fit.
     stop_in = budget - SAFETY_SECONDS - grace - READ_BLOCK_MS / 1000

@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
@@ -26,6 +27,9 @@ from providers.logs import task_id as task_id_var
 from providers.postgres.runs import ClaimedTask, Completion, PostgresTaskRuns
 from providers.redis_streams import DeadLetter, Entry, RedisStreams
 from workers.running import run_task
+
+if TYPE_CHECKING:
+    from providers.wiring import Providers
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,19 @@ class Worker:
         self._ctx = SkillContext(worker=config.consumer, uow=uow, clock=clock, ports=ports or {})
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
         self._state = _State()
+
+    @classmethod
+    def for_providers(cls, config: WorkerConfig, providers: Providers) -> Worker:
+        """A worker on the process's providers: how the CLI, the Lambda handler and the tests make one."""
+        return cls(
+            config,
+            streams=providers.streams,
+            runs=providers.runs,
+            registry=providers.registry,
+            uow=providers.uow,
+            clock=providers.clock,
+            ports=providers.skill_ports,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set (or a bounded run is done), then finish or release what is
