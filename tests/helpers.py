@@ -84,3 +84,32 @@ async def wait_for_status(
 async def count(providers: Providers, sql: str, *args: Any) -> int:
     async with providers.pool.acquire() as conn:
         return int(await conn.fetchval(sql, *args))
+
+
+async def pipeline_round_trip(providers: Providers) -> dict[str, Any]:
+    """The whole pipeline once on these providers: three probe tasks and one message through the
+    API, run by an in-process worker; returns the message's task once it has succeeded. What the
+    Redis topology tests (cluster, sentinel) check the pipeline with, unchanged."""
+    import httpx
+
+    from api.app import create_app
+    from tests.conftest import new_user, running_worker
+
+    await ensure_probe_tables(providers)
+    user = await make_user(providers)
+    ids = [await enqueue(providers, user, "probe", {}) for _ in range(3)]
+    app = create_app(providers.settings, providers)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://errand.test") as http:
+            auth = await new_user(http)
+            posted = await http.post("/v1/messages", json={"text": "hello there"}, headers=auth)
+            assert posted.status_code == 202, posted.text
+            status_url = f"{posted.json()['status_url']}?wait=10"
+            async with running_worker(providers):
+                for task_id in ids:
+                    await wait_for_status(providers, task_id, {TaskStatus.SUCCEEDED}, timeout=30)
+                answered: dict[str, Any] = (await http.get(status_url, headers=auth)).json()
+                while answered["status"] != "succeeded":
+                    answered = (await http.get(status_url, headers=auth)).json()
+    return answered

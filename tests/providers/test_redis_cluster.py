@@ -9,16 +9,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
-from api.app import create_app
-from domain.tasks import Lane, TaskStatus
+from domain.tasks import Lane
 from providers.embedded import free_port, redis_server_binary
 from providers.wiring import Providers, build_providers
-from tests.conftest import Services, make_settings, new_user, running_worker
-from tests.helpers import enqueue, ensure_probe_tables, make_user, wait_for_status
+from tests.conftest import Services, make_settings
+from tests.helpers import pipeline_round_trip
 
 SLOTS = 16384
 
@@ -108,24 +106,9 @@ def test_lanes_live_on_different_slots() -> None:
 
 
 async def test_the_pipeline_runs_unchanged_on_a_cluster(cluster_providers: Providers) -> None:
-    await ensure_probe_tables(cluster_providers)
-    user = await make_user(cluster_providers)
-    ids = [await enqueue(cluster_providers, user, kind, {}) for kind in ("probe", "probe", "probe")]
-    app = create_app(cluster_providers.settings, cluster_providers)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://errand.test") as http:
-            auth = await new_user(http)
-            posted = await http.post("/v1/messages", json={"text": "hello there"}, headers=auth)
-            assert posted.status_code == 202, posted.text
-            async with running_worker(cluster_providers):
-                answered = await http.get(f"{posted.json()['status_url']}?wait=10", headers=auth)
-                for task_id in ids:
-                    await wait_for_status(cluster_providers, task_id, {TaskStatus.SUCCEEDED}, timeout=30)
-                while answered.json()["status"] != "succeeded":
-                    answered = await http.get(f"{posted.json()['status_url']}?wait=10", headers=auth)
-    assert answered.json()["reply"]
+    answered = await pipeline_round_trip(cluster_providers)
+    assert answered["reply"]
     for lane in (Lane.BOOKING, Lane.ANSWER):
         stats = await cluster_providers.streams.lane_stats(lane)
         assert stats.pending == 0
-    assert uuid.UUID(posted.json()["task_id"])
+    assert uuid.UUID(answered["id"])

@@ -1,23 +1,24 @@
-"""Errand behind Redis Sentinel: a master and a sentinel started here from redis-server; the client
-finds the master through the sentinel and the pipeline runs unchanged."""
+"""Errand behind Redis Sentinel: masters, a replica and sentinels started here from redis-server; the
+client finds the master through the sentinel, the pipeline runs unchanged, and after the master is
+killed it follows the promoted replica."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
-from api.app import create_app
 from domain.tasks import Lane, TaskStatus
 from providers.embedded import free_port, redis_server_binary
 from providers.wiring import Providers, build_providers
-from tests.conftest import Services, make_settings, new_user, running_worker
-from tests.helpers import enqueue, ensure_probe_tables, make_user, wait_for_status
+from tests.conftest import Services, make_settings, running_worker
+from tests.helpers import enqueue, ensure_probe_tables, make_user, pipeline_round_trip, wait_for_status
 
 
 def _serve(args: list[str], port: int) -> subprocess.Popen[bytes]:
@@ -78,22 +79,7 @@ async def sentinel_providers(services: Services, sentinel: int) -> AsyncIterator
 
 async def test_the_pipeline_runs_behind_a_sentinel(sentinel_providers: Providers) -> None:
     providers = sentinel_providers
-    await ensure_probe_tables(providers)
-    user = await make_user(providers)
-    ids = [await enqueue(providers, user, "probe", {}) for _ in range(3)]
-    app = create_app(providers.settings, providers)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://errand.test") as http:
-            auth = await new_user(http)
-            posted = await http.post("/v1/messages", json={"text": "hello there"}, headers=auth)
-            assert posted.status_code == 202, posted.text
-            async with running_worker(providers):
-                for task_id in ids:
-                    await wait_for_status(providers, task_id, {TaskStatus.SUCCEEDED}, timeout=30)
-                answered = await http.get(f"{posted.json()['status_url']}?wait=10", headers=auth)
-                while answered.json()["status"] != "succeeded":
-                    answered = await http.get(f"{posted.json()['status_url']}?wait=10", headers=auth)
+    await pipeline_round_trip(providers)
     stats = await providers.streams.lane_stats(Lane.BOOKING)
     assert stats.pending == 0
     info = await providers.redis.info("keyspace")
@@ -108,3 +94,106 @@ async def test_closing_the_providers_closes_the_sentinel_connections(sentinel_pr
     assert pools and not any(
         connection.is_connected for pool in pools for connection in pool._available_connections
     )
+
+
+@pytest.fixture
+def replicated(tmp_path: Path) -> Iterator[tuple[int, int, int, subprocess.Popen[bytes]]]:
+    """A master, its replica and a sentinel that fails over within seconds; yields (sentinel port,
+    master port, replica port, the master's process) so that a test can kill the master."""
+    binary = redis_server_binary()
+    master_port, replica_port, sentinel_port = free_port(), free_port(), free_port()
+    common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    master = _serve([binary, "--port", str(master_port), "--dir", str(tmp_path), *common], master_port)
+    replica_dir = tmp_path / "replica"
+    replica_dir.mkdir()
+    follow = ["--replicaof", "127.0.0.1", str(master_port)]
+    replica = _serve(
+        [binary, "--port", str(replica_port), "--dir", str(replica_dir), *common, *follow], replica_port
+    )
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(
+        f"port {sentinel_port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+        f"sentinel monitor errand-main 127.0.0.1 {master_port} 1\n"
+        "sentinel down-after-milliseconds errand-main 1000\n"
+        "sentinel failover-timeout errand-main 5000\n"
+    )
+    watcher = _serve([binary, str(conf), "--sentinel"], sentinel_port)
+    try:
+        _wait_until(lambda: _sentinel_knows_replica(sentinel_port), "the sentinel never saw the replica")
+        yield sentinel_port, master_port, replica_port, master
+    finally:
+        for proc in (watcher, replica, master):
+            proc.kill()
+            proc.wait(10)
+
+
+def _wait_until(check: Callable[[], bool], failure: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.1)
+
+
+def _sentinel_knows_replica(sentinel_port: int) -> bool:
+    with redis.Redis(host="127.0.0.1", port=sentinel_port, decode_responses=True) as client:
+        replicas = client.execute_command("SENTINEL", "REPLICAS", "errand-main")
+        return bool(replicas) and all("s_down" not in str(r) for r in replicas)
+
+
+def _master_port(sentinel_port: int) -> int:
+    with redis.Redis(host="127.0.0.1", port=sentinel_port, decode_responses=True) as client:
+        _, port = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "errand-main")
+        return int(port)
+
+
+async def test_a_failover_loses_nothing_and_the_running_worker_follows_the_new_master(
+    services: Services, replicated: tuple[int, int, int, subprocess.Popen[bytes]]
+) -> None:
+    """The master is SIGKILLed while a worker is blocked reading from it: the sentinel promotes
+    the replica, and the same providers and worker carry on against it without a restart."""
+    sentinel_port, master_port, replica_port, master = replicated
+    settings = make_settings(
+        services,
+        redis_url="redis://ignored-host:1/0",
+        redis_sentinels=[f"127.0.0.1:{sentinel_port}"],
+        redis_sentinel_master="errand-main",
+    )
+    providers = await build_providers(settings)
+    try:
+        await ensure_probe_tables(providers)
+        user = await make_user(providers)
+        async with running_worker(providers):
+            before = [await enqueue(providers, user, "probe", {}) for _ in range(3)]
+            for task_id in before:
+                await wait_for_status(providers, task_id, {TaskStatus.SUCCEEDED}, timeout=30)
+
+            master.kill()
+            master.wait(10)
+            await asyncio.to_thread(
+                _wait_until, lambda: _master_port(sentinel_port) == replica_port, "no failover happened"
+            )
+            assert _master_port(sentinel_port) != master_port
+
+            after = []
+            for _ in range(3):
+                after.append(await _enqueue_when_reachable(providers, user))
+            for task_id in after:
+                await wait_for_status(providers, task_id, {TaskStatus.SUCCEEDED}, timeout=60)
+        role = await providers.redis.execute_command("ROLE")
+        assert role[0] in (b"master", "master")  # the client now talks to the promoted replica
+        assert (await providers.streams.lane_stats(Lane.BOOKING)).pending == 0
+    finally:
+        await providers.aclose()
+
+
+async def _enqueue_when_reachable(providers: Providers, user: uuid.UUID) -> uuid.UUID:
+    """Enqueue once the client reaches the new master: the first commands after a failover may
+    meet a closed connection, as any client's would (the API hands those to the outbox relay)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await providers.redis.ping()
+            return await enqueue(providers, user, "probe", {})
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            assert time.monotonic() < deadline, "the new master never became reachable"
+            await asyncio.sleep(0.2)
