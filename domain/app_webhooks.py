@@ -53,9 +53,10 @@ from domain.webhooks import (
 )
 
 APP_PUSH_KIND = "notify_app"
-APP_EVENT_TYPES = frozenset({"reminder.due", "reminder.reprompt"})
-"""What the person's app may be sent: an occurrence falling due, and a re-prompt for one not
-acknowledged yet."""
+APP_EVENT_TYPES = frozenset({"reminder.due", "reminder.reprompt", "reminder.escalated"})
+"""What the person's app may be sent: an occurrence falling due, a re-prompt for one not
+acknowledged yet, and the news that their family was told of a missed one (so it is never a
+surprise to them)."""
 
 
 @dataclass(frozen=True, slots=True)

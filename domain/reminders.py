@@ -263,7 +263,7 @@ class Delivery:
     reminder_id: uuid.UUID
     occurrence_id: uuid.UUID
     step: str
-    """`due` or `reprompt`."""
+    """`due`, `reprompt` or `escalated` (the family was told)."""
     text: str
     due_at: datetime
     """When the occurrence was due (a re-prompt's too)."""

@@ -123,12 +123,18 @@ async def alert_family(task: Task, ctx: SkillContext) -> Outcome:
     )
     alerts: FamilyAlerts = ctx.port(FamilyAlerts)
     await alerts.escalate(alert)
+    push: ReminderPush | None = _optional(ctx, ReminderPush)
+    if push is not None and task.reply:  # the person hears that their family was told, too
+        due_at = datetime.fromisoformat(str(task.input["due_at"]))
+        telling = Delivery(task.id, task.user_id, reminder_id, occurrence_id, "escalated", task.reply, due_at)
+        await push.push(telling)
     return Outcome.succeeded(
         reply=task.reply,
         result={
             "kind": "family_alerted",
             "reminder_id": str(reminder_id),
             "occurrence_id": str(occurrence_id),
+            "ack_path": ack_path(reminder_id, occurrence_id),
         },
     )
 

@@ -127,7 +127,7 @@ async def test_a_daily_medicine_reminder_set_by_message_fires_is_missed_and_esca
 
             await until(missed, what="the dose recorded missed")
             await daughter.wait_for(1)
-            await app.wait_for(2)
+            await app.wait_for(3)
             await until(lambda: _all_done(providers, uuid.UUID(sent["task_id"])), what="every task done")
             await asyncio.sleep(1.5)  # the scheduler keeps passing: nothing more may be sent
 
@@ -140,12 +140,19 @@ async def test_a_daily_medicine_reminder_set_by_message_fires_is_missed_and_esca
         [alert] = daughter.delivered()
         assert alert.payload["type"] == "reminder.escalation"
         assert alert.payload["data"]["text"] == "Greta has not confirmed taking heart pills, due at 08:00."
+        details = alert.payload["data"]["details"]
+        assert (details["reminder_id"], details["occurrence_id"]) == (reminder_id, occurrence["id"])
 
-        # The person's app: the dose and the re-prompt, each pushed once, signed, each a task to poll.
-        assert len(app.requests) == 2
+        # The person's app: the dose, the re-prompt and the news that the family was told, each
+        # pushed once, signed, each a task to poll.
+        assert len(app.requests) == 3
         pushed = sorted(app.delivered(), key=lambda p: str(p.payload["type"]))
-        assert [p.payload["type"] for p in pushed] == ["reminder.due", "reminder.reprompt"]
-        assert len({p.webhook_id for p in pushed}) == 2
+        assert [p.payload["type"] for p in pushed] == [
+            "reminder.due",
+            "reminder.escalated",
+            "reminder.reprompt",
+        ]
+        assert len({p.webhook_id for p in pushed}) == 3
         for push in pushed:
             data = push.payload["data"]
             assert (data["reminder_id"], data["occurrence_id"]) == (reminder_id, occurrence["id"])
@@ -156,6 +163,10 @@ async def test_a_daily_medicine_reminder_set_by_message_fires_is_missed_and_esca
         assert pushed[0].payload["data"]["text"] == "Time to take your heart pills."
         assert (
             pushed[1].payload["data"]["text"]
+            == "I didn't hear back from you about your heart pills, so I've let your family know."
+        )
+        assert (
+            pushed[2].payload["data"]["text"]
             == "Just checking: did you take your heart pills? It was due at 08:00."
         )
 
@@ -177,6 +188,6 @@ async def _all_done(providers: Providers, first_task: uuid.UUID) -> bool:
         first_task,
     )
     kinds = sorted(r["kind"] for r in found)
-    expected = ["notify_app", "notify_app", "notify_contact", "reminder_due", "reminder_due",
+    expected = ["notify_app", "notify_app", "notify_app", "notify_contact", "reminder_due", "reminder_due",
                 "reminder_escalation", "set_reminder"]  # fmt: skip
     return kinds == expected and all(r["status"] == TaskStatus.SUCCEEDED for r in found)
