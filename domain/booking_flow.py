@@ -24,6 +24,7 @@ from domain.bookings import (
     BookingStatus,
     BookingStore,
     HoldRequest,
+    ProviderName,
     SlotTaken,
     Venue,
     blocked_resources,
@@ -222,12 +223,39 @@ async def announce(booking: Booking, venue: Venue, deps: BookingDeps) -> None:
         await deps.notices.tell_family(notice)
 
 
-async def release_task_hold(task_id: uuid.UUID, *, store: BookingStore) -> None:
+WITHDRAW_KIND = "withdraw_booking"
+WITHDRAW_ATTEMPTS = 8
+
+
+async def release_task_hold(task_id: uuid.UUID, *, store: BookingStore) -> Booking | None:
     """The person said no to the read-back (or cancelled the task): free the slot now rather than
-    when the hold lapses. A confirmed booking is left alone (that is a cancellation)."""
+    when the hold lapses. A confirmed booking is left alone (that is a cancellation).
+
+    Returns the released hold when an earlier try may already have reached the venue's own system
+    (it was being confirmed at a webhook or calendar venue, say while the task waited for the
+    venue's answer): the venue must then be told too (`withdraw_released`), or it keeps a table
+    for nobody."""
     booking = await store.for_task(task_id)
-    if booking is not None and booking.status is BookingStatus.HELD:
-        await store.release(booking.id, BookingStatus.RELEASED)
+    if booking is None or booking.status is not BookingStatus.HELD:
+        return None
+    await store.release(booking.id, BookingStatus.RELEASED)
+    if not booking.confirming:
+        return None
+    venue = await store.venue_of(booking.id)
+    return booking if venue is not None and venue.provider is not ProviderName.LOCAL else None
+
+
+async def withdraw_released(booking_task_id: uuid.UUID, deps: BookingDeps) -> bool:
+    """Tell the venue's side that a released hold of this task is off. False when there is nothing
+    to withdraw (the booking was confirmed after all, or is gone). Raises ProviderUnavailable."""
+    booking = await deps.store.for_task(booking_task_id)
+    if booking is None or booking.status is not BookingStatus.RELEASED:
+        return False
+    venue = await deps.store.venue_of(booking.id)
+    if venue is None:
+        return False
+    await deps.providers.for_venue(venue).withdraw(venue, booking)
+    return True
 
 
 async def find_bookings(user_id: uuid.UUID, query: BookingQuery, deps: BookingDeps) -> list[Booking]:

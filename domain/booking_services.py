@@ -7,10 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.booking_flow import release_task_hold
+from domain.booking_flow import WITHDRAW_ATTEMPTS, WITHDRAW_KIND, release_task_hold
 from domain.bookings import BOOKED, Booking, BookingListing, BookingStatus, BookingStore, Venue
 from domain.errors import InvalidInput, NotFound
-from domain.ports import UnitOfWork
+from domain.ports import NewTask, UnitOfWork
 from domain.services import cancel_task
 from domain.tasks import Lane, Task
 from domain.users import User
@@ -75,6 +75,28 @@ async def cancel_task_and_release_hold(
     """Cancel a task that has not started (Conflict once it runs or has finished); a booking task's
     held slot is given back now rather than when the hold lapses, so someone else can book it."""
     task = await cancel_task(user, task_id, uow=uow)
-    if task.lane is Lane.BOOKING:
-        await release_task_hold(task.id, store=store)
+    if task.lane is Lane.BOOKING and await release_task_hold(task.id, store=store) is not None:
+        await uow.tasks.insert(withdraw_task(task))
     return task
+
+
+def withdraw_task(cancelled: Task) -> NewTask:
+    """The follow-up that tells a venue a request it may have received is off. Queued in the
+    cancel's transaction and published by the outbox relay, so a crash cannot lose it; retried
+    while the venue is unreachable."""
+    return NewTask(
+        id=uuid.uuid5(cancelled.id, WITHDRAW_KIND),
+        user_id=cancelled.user_id,
+        conversation_id=cancelled.conversation_id,
+        kind=WITHDRAW_KIND,
+        lane=Lane.BOOKING,
+        intent=cancelled.intent,
+        slots={},
+        input={"booking_task_id": str(cancelled.id)},
+        parser="system",
+        max_attempts=WITHDRAW_ATTEMPTS,
+        idempotency_key=None,
+        request_hash=None,
+        reason="withdraw the request sent to the venue",
+        presumed_published=False,
+    )

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.errors import DomainError, InvalidInput, TransientError
@@ -305,6 +305,9 @@ class BookingNotice:
     event: BookingStatus
     """CONFIRMED or CANCELLED."""
     text: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    """The booking as fields (reference, venue, start with its offset, party or service), so that a
+    family's system need not read the text."""
 
 
 class BookingNotices(Protocol):
@@ -425,7 +428,18 @@ def family_notice(booking: Booking, venue: Venue) -> BookingNotice | None:
         f"at {local:%H:%M} (reference {booking.ref})."
     )
     notice_id = uuid.uuid5(booking.id, f"family:{booking.status.value}")
-    return BookingNotice(notice_id, booking.user_id, booking.id, booking.status, text)
+    details: dict[str, Any] = {
+        "event": f"booking.{booking.status.value}",
+        "booking_ref": booking.ref,
+        "venue": venue.name,
+        "starts_at": local.isoformat(),
+        "ends_at": booking.ends_at.astimezone(venue.zone).isoformat(),
+    }
+    if venue.kind is VenueKind.RESTAURANT:
+        details["party_size"] = booking.party_size
+    elif booking.service:
+        details["service"] = booking.service
+    return BookingNotice(notice_id, booking.user_id, booking.id, booking.status, text, details)
 
 
 def blocked_resources(

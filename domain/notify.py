@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -87,6 +87,8 @@ class Notice:
     contact_id: uuid.UUID
     topic: Topic
     text: str
+    details: Mapping[str, Any] | None = None
+    """Structured fields for the receiving system, sent beside the text (see domain.webhooks.Event)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,7 @@ def _new_delivery(notice: Notice, target: SigningTarget, clock: Clock) -> NewDel
         contact=target.contact,
         sender_name=target.sender_name,
         at=clock.now(),
+        details=notice.details,
     )
     return NewDelivery(event.delivery_id, target.contact.id, notice.task.id, event.type, event.body())
 
@@ -262,8 +265,15 @@ def _valid_text(text: str) -> str:
 
 
 def _notification_task(
-    user_id: uuid.UUID, contact: Contact, topic: SystemTopic, text: str, source_id: uuid.UUID, published: bool
+    user_id: uuid.UUID,
+    contact: Contact,
+    topic: SystemTopic,
+    text: str,
+    source_id: uuid.UUID,
+    published: bool,
+    details: Mapping[str, Any] | None,
 ) -> NewTask:
+    extra = {"details": dict(details)} if details else {}
     return NewTask(
         id=notification_task_id(source_id, contact.id, topic),
         user_id=user_id,
@@ -272,7 +282,13 @@ def _notification_task(
         lane=NOTIFY_LANE,
         intent=Intent.NOTIFY_FAMILY.value,
         slots={"contact": contact.name, "message": text},
-        input={"contact_id": str(contact.id), "topic": topic, "text": text, "source_id": str(source_id)},
+        input={
+            "contact_id": str(contact.id),
+            "topic": topic,
+            "text": text,
+            "source_id": str(source_id),
+            **extra,
+        },
         parser="system",
         max_attempts=DELIVERY_RETRY.max_attempts,
         idempotency_key=None,
@@ -291,11 +307,13 @@ async def notify_contacts(
     uow: ContactsUnitOfWork,
     queue: TaskQueue | None,
     only: Sequence[str] = (),
+    details: Mapping[str, Any] | None = None,
 ) -> list[uuid.UUID]:
     """Queue a notification to each of the user's contacts who agreed to `topic`; returns the task ids.
 
     `only` narrows them to the contacts named there (names, relations or ids, as the person says
-    them: "Anna", "my daughter"); the consent still decides.
+    them: "Anna", "my daughter"); the consent still decides. `details` are structured fields of what
+    the text says, sent beside it (JSON-serialisable).
 
     Idempotent: the task ids derive from `source_id`, the contact and the topic, so calling it again
     (a retried reminder, a re-run job) inserts nothing new. Inside a transaction of yours pass
@@ -306,7 +324,8 @@ async def notify_contacts(
     contacts = await uow.contacts.consenting(user_id, topic)
     if only:
         contacts = [c for c in contacts if any(c in contacts_named(name, contacts) for name in only)]
-    tasks = [_notification_task(user_id, c, topic, text, source_id, queue is not None) for c in contacts]
+    published = queue is not None
+    tasks = [_notification_task(user_id, c, topic, text, source_id, published, details) for c in contacts]
     await enqueue_notifications(tasks, uow=uow, queue=queue)
     return [t.id for t in tasks]
 

@@ -77,6 +77,9 @@ class Event:
     contact: Contact
     sender_name: str | None
     at: datetime
+    details: Mapping[str, Any] | None = None
+    """Structured fields of what the text says (a booking's reference, venue and time...), for a
+    receiving system; absent from the body when there are none."""
 
     @property
     def type(self) -> str:
@@ -91,6 +94,8 @@ class Event:
             "contact": {"id": str(self.contact.id), "name": self.contact.name},
             "from": {"name": self.sender_name},
         }
+        if self.details:
+            data["details"] = dict(self.details)
         return envelope(self.type, self.at, data)
 
 

@@ -36,6 +36,11 @@ class WebhookFamilyAlerts:
                 uow=uow,
                 queue=None,
                 only=alert.contacts,
+                details={
+                    "reminder_id": str(alert.reminder_id),
+                    "occurrence_id": str(alert.occurrence_id),
+                    "step": alert.step,
+                },
             )
 
 
@@ -49,7 +54,13 @@ class WebhookBookingNotices:
     async def tell_family(self, notice: BookingNotice) -> None:
         async with self._uow() as uow:
             await notify_contacts(
-                notice.user_id, "bookings", notice.text, source_id=notice.id, uow=uow, queue=None
+                notice.user_id,
+                "bookings",
+                notice.text,
+                source_id=notice.id,
+                uow=uow,
+                queue=None,
+                details=notice.details,
             )
 
 

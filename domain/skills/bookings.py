@@ -10,11 +10,13 @@ ProviderUnavailable (a TransientError): the task retries and nothing is booked o
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.booking_flow import (
+    WITHDRAW_KIND,
     BookingDeps,
     Confirmed,
     Full,
@@ -24,6 +26,7 @@ from domain.booking_flow import (
     book_for_task,
     cancel_booking,
     find_bookings,
+    withdraw_released,
 )
 from domain.bookings import (
     Booking,
@@ -369,7 +372,17 @@ BOOKING_STATUS = Skill(
     timeout_seconds=15.0,
 )
 
-SKILLS = [BOOK_RESTAURANT, BOOK_APPOINTMENT, CANCEL_BOOKING, BOOKING_STATUS]
+
+async def withdraw(task: Task, ctx: SkillContext) -> Outcome:
+    """A cancelled booking task's request, taken back at the venue (queued by the cancel)."""
+    booking_task_id = uuid.UUID(str(task.input["booking_task_id"]))
+    withdrawn = await withdraw_released(booking_task_id, booking_deps(ctx))
+    return Outcome.succeeded(result={"kind": "booking_withdrawn", "withdrawn": withdrawn})
+
+
+WITHDRAW = Skill(WITHDRAW_KIND, Lane.BOOKING, withdraw, RETRY, timeout_seconds=30.0)
+
+SKILLS = [BOOK_RESTAURANT, BOOK_APPOINTMENT, CANCEL_BOOKING, BOOKING_STATUS, WITHDRAW]
 ROUTES: dict[str, str] = {
     Intent.BOOK_RESTAURANT: BOOK_RESTAURANT.name,
     Intent.BOOK_APPOINTMENT: BOOK_APPOINTMENT.name,

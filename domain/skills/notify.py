@@ -98,8 +98,11 @@ def _system_notice(task: Task) -> Notice:
         raise PermanentError("a notification task needs a contact_id") from exc
     if topic not in TOPICS or not text:
         raise PermanentError("a notification task needs a topic and a text")
+    details = task.input.get("details")
+    if details is not None and not isinstance(details, dict):
+        raise PermanentError("a notification task's details are an object")
     valid: Topic = topic
-    return Notice(task, contact_id, valid, text)
+    return Notice(task, contact_id, valid, text, details)
 
 
 async def notify_contact(task: Task, ctx: SkillContext) -> Outcome:

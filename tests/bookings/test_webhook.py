@@ -34,6 +34,7 @@ from tests.bookings.conftest import (
     run_skill,
     store_of,
 )
+from tests.conftest import new_user
 from tests.helpers import make_user
 
 SECRET = "venue-secret"
@@ -185,3 +186,55 @@ async def test_a_venue_that_refuses_or_is_down(providers: Providers, fake_venue:
     await directory.aclose()
     [row] = await live_bookings(providers, down.id, at(day, "13:00"))
     assert row["status"] == "held"
+
+
+async def test_cancelling_a_task_that_waits_for_the_venue_takes_the_request_back_there(
+    providers: Providers, client: httpx.AsyncClient, fake_venue: FakeVenue
+) -> None:
+    """The venue was asked and has not answered (the task retries); the person cancels the task.
+    The slot is freed here, and a follow-up task tells the venue the request is off, so it does not
+    keep a chair for nobody. A cancel before the venue was asked sends it nothing."""
+    headers = await new_user(client)
+    owner = uuid.UUID((await client.get("/v1/me", headers=headers)).json()["id"])
+    venue = await _salon(providers, owner, fake_venue.url)
+    clock = MovableClock(at(fresh_day(), "09:00"))
+    directory = _directory(providers)
+    ctx = context(providers, clock, directory)
+    try:
+        never_asked, _ = await _held(providers, venue, "14:00", clock, ctx)
+        assert (await client.post(f"/v1/tasks/{never_asked}/cancel", headers=headers)).status_code == 200
+        assert await _task_kinds(providers, owner) == ["book_appointment"]  # no follow-up
+
+        task_id, result = await _held(providers, venue, "15:00", clock, ctx)
+        fake_venue.answer = (202, {"status": "pending"})
+        with pytest.raises(ProviderUnavailable):
+            await run_skill(providers, task_id, ctx, result=result)
+        cancelled = await client.post(f"/v1/tasks/{task_id}/cancel", headers=headers)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        day = clock.at.date() + timedelta(days=1)
+        assert await live_bookings(providers, venue.id, at(day, "15:00")) == []  # the slot is free
+
+        follow_up = uuid.uuid5(task_id, "withdraw_booking")
+        assert await _task_kinds(providers, owner) == [
+            "book_appointment",
+            "book_appointment",
+            "withdraw_booking",
+        ]
+        done = await run_skill(providers, follow_up, ctx)
+        assert done.status is TaskStatus.SUCCEEDED and done.result == {
+            "kind": "booking_withdrawn",
+            "withdrawn": True,
+        }
+    finally:
+        await directory.aclose()
+    requested, withdrawn = fake_venue.received
+    assert orjson.loads(requested[1])["type"] == "booking.requested"
+    verify(SECRET, withdrawn[0], withdrawn[1])
+    sent = orjson.loads(withdrawn[1])
+    assert sent["type"] == "booking.cancelled" and sent["booking"]["id"] == result["hold_id"]
+
+
+async def _task_kinds(providers: Providers, user_id: uuid.UUID) -> list[str]:
+    async with providers.pool.acquire() as conn:
+        found = await conn.fetch("SELECT kind FROM tasks WHERE user_id = $1 ORDER BY kind", user_id)
+    return [r["kind"] for r in found]

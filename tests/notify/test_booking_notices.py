@@ -4,7 +4,7 @@ the family who agreed to hear about bookings, once each, however often the booki
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -73,6 +73,13 @@ async def test_family_hears_of_a_booking_confirmed_and_cancelled_once_each(
     ]
     assert {r.payload["type"] for r in anna_hook.delivered()} == {"booking.notice"}
     assert {r.payload["data"]["topic"] for r in anna_hook.delivered()} == {"bookings"}
+    # The same booking as fields, for a family's system that should not have to read the text.
+    details = [r.payload["data"]["details"] for r in anna_hook.delivered()]
+    assert [d["event"] for d in details] == ["booking.confirmed", "booking.cancelled"]
+    for d in details:
+        assert (d["booking_ref"], d["venue"], d["party_size"]) == (ref, "Luigi's Trattoria", 4)
+        assert datetime.fromisoformat(d["starts_at"]) == at(day, "19:00")
+        assert datetime.fromisoformat(d["ends_at"]) > datetime.fromisoformat(d["starts_at"])
     assert tom_hook.requests == [], "Tom agreed to messages only"
     assert len(sent) == 2, "one notification per (booking event, consenting contact)"
     assert len({r.webhook_id for r in anna_hook.requests}) == 2
