@@ -11,7 +11,7 @@ TORCH       := 2.13.0
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run test lint fmt bench soak chaos eval eval-rag train clean reset-data
+.PHONY: help venv run test lint fmt bench soak chaos eval crossval eval-rag train clean reset-data
 
 help:
 	@echo "make run         start the whole system locally (embedded PostgreSQL and Redis unless URLs are set)"
@@ -22,6 +22,7 @@ help:
 	@echo "make soak        10 minutes at 200 msg/s: is memory flat? (SOAK_SECONDS, SOAK_RATE)"
 	@echo "make chaos       kill workers, scheduler and Redis under load; check nothing is lost or doubled"
 	@echo "make eval        intent engine quality on held-back data"
+	@echo "make crossval    intent engine: 5-fold out-of-fold recall on train + validation (~1 min)"
 	@echo "make eval-rag    knowledge answers: recall@5 and no-answer accuracy on the shipped corpus"
 	@echo "make train       retrain the shipped intent classifier"
 	@echo "make clean       remove caches and build output (keeps .data)"
@@ -68,6 +69,10 @@ chaos: venv
 # Intent engine quality on held-back data (needs ../shared/data/nlu or ERRAND_NLU_DATA).
 eval: venv
 	$(PY) -m eval
+
+# Out-of-fold recall on train + validation: steadier than the small test split for judging changes.
+crossval: venv
+	$(PY) -m nlu.crossval
 
 # Knowledge answers: retrieval quality on eval/knowledge (CC0 corpus and questions).
 eval-rag: venv

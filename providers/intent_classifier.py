@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from providers.intent_cues import cues
+
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "intent_classifier.npz"
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever the features or the artefact layout change: an old artefact is refused."""
 
 WORD_PREFIX = "w "
@@ -54,11 +56,13 @@ def _char_ngrams(words: list[str]) -> list[str]:
 
 def features(text: str) -> Counter[str]:
     """Counts of word 1-2-grams (prefixed `w `), the first word marked as such (`w <s> text`:
-    "text my son" asks, "i had a text from my son" tells), and character 2-5-grams (`c `)."""
+    "text my son" asks, "i had a text from my son" tells), the cues of `intent_cues` (in the word
+    block), and character 2-5-grams (`c `)."""
     words = tokens(text)
     grams = [f"{WORD_PREFIX}<s> {words[0]}"] if words else []
     grams += [WORD_PREFIX + w for w in words]
     grams += [f"{WORD_PREFIX}{a} {b}" for a, b in pairwise(words)]
+    grams += [WORD_PREFIX + cue for cue in cues(text)] if words else []
     grams += [f"c {g}" for g in _char_ngrams(words)]
     return Counter(grams)
 
@@ -162,7 +166,7 @@ class IntentClassifier:
         if not words:
             return word_counts, char_counts
         lookup = self._word_index.get
-        grams = [f"<s> {words[0]}", *words, *(f"{a} {b}" for a, b in pairwise(words))]
+        grams = [f"<s> {words[0]}", *words, *(f"{a} {b}" for a, b in pairwise(words)), *cues(text)]
         for gram in grams:
             i = lookup(gram)
             if i is not None:

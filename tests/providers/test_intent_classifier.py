@@ -42,6 +42,8 @@ CLEAR = {
     Intent.CANCEL_BOOKING: [
         "please cancel my table at the rose and crown",
         "cancel my hair appointment on monday",
+        "please delete my reservation for two at the golden dragon",
+        "we no longer need the table at luigis on friday",
     ],
     Intent.BOOKING_STATUS: [
         "is my table at giovanni's still booked for tonight",
@@ -51,7 +53,12 @@ CLEAR = {
         "remind me to take my blood pressure pills at 8 every morning",
         "remind me about my eye drops at 10pm",
     ],
-    Intent.LIST_REMINDERS: ["what reminders have i got for today", "read me my reminders please"],
+    Intent.LIST_REMINDERS: [
+        "what reminders have i got for today",
+        "read me my reminders please",
+        "is there a reminder for my eye drops",
+        "did i set a reminder for the chemist",
+    ],
     Intent.NOTIFY_FAMILY: [
         "tell my daughter i got home safely",
         "send a message to my son saying i took my tablets",
@@ -153,6 +160,7 @@ def test_empty_and_unknown_text_is_not_an_action(classifier: IntentClassifier) -
         *(text for texts in CLEAR.values() for text in texts),
         "",
         "!!!",
+        "?",
         "aaaa aaaa aaaa",
         "Remind me, remind me: remind ME to take 2 pills",
         "zzqx vvbn book",
