@@ -94,7 +94,8 @@ async def test_a_scheduler_killed_while_firing_loses_and_doubles_nothing(
                 == ONE_OFFS
                 and await value(
                     providers,
-                    "SELECT count(DISTINCT reminder_id) FROM reminder_occurrences WHERE reminder_id = ANY($1::uuid[])",
+                    """SELECT count(DISTINCT reminder_id) FROM reminder_occurrences
+                       WHERE reminder_id = ANY($1::uuid[])""",
                     [r.id for r in repeating],
                 )
                 == RECURRING
