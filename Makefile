@@ -22,7 +22,7 @@ help:
 	@echo "make soak        10 minutes at 200 msg/s: is memory flat? (SOAK_SECONDS, SOAK_RATE)"
 	@echo "make chaos       kill workers, scheduler and Redis under load; check nothing is lost or doubled"
 	@echo "make eval        intent engine quality on held-back data"
-	@echo "make crossval    intent engine: 5-fold out-of-fold recall on train + validation (~1 min)"
+	@echo "make crossval    intent engine: 5-fold out-of-fold recall on train + validation (~2 min)"
 	@echo "make eval-rag    knowledge answers: recall@5 and no-answer accuracy on the shipped corpus"
 	@echo "make train       retrain the shipped intent classifier"
 	@echo "make clean       remove caches and build output (keeps .data)"

@@ -25,11 +25,14 @@ from providers.intent_cues import cues
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "intent_classifier.npz"
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bumped whenever the features or the artefact layout change: an old artefact is refused."""
 
 WORD_PREFIX = "w "
-"""Features starting with this are word n-grams; all others are character n-grams."""
+"""Features starting with this are word n-grams."""
+CUE_PREFIX = "k "
+"""Cue features (`intent_cues`): their own block, so a few cues are not drowned by many words.
+All other features are character n-grams."""
 
 CHAR_NGRAMS = (2, 5)
 """Character n-grams within words (with a space on each side): robust to typos and spoken style."""
@@ -62,14 +65,15 @@ def features(text: str) -> Counter[str]:
     grams = [f"{WORD_PREFIX}<s> {words[0]}"] if words else []
     grams += [WORD_PREFIX + w for w in words]
     grams += [f"{WORD_PREFIX}{a} {b}" for a, b in pairwise(words)]
-    grams += [WORD_PREFIX + cue for cue in cues(text)] if words else []
+    grams += [CUE_PREFIX + cue for cue in cues(text)] if words else []
     grams += [f"c {g}" for g in _char_ngrams(words)]
     return Counter(grams)
 
 
 def blocks_of(terms: list[str]) -> NDArray[np.intp]:
-    """0 for each word n-gram, 1 for each character n-gram (normalised separately)."""
-    return np.array([0 if t.startswith(WORD_PREFIX) else 1 for t in terms], dtype=np.intp)
+    """0 for each word n-gram, 1 for each character n-gram, 2 for each cue (normalised separately)."""
+    block = [0 if t.startswith(WORD_PREFIX) else 2 if t.startswith(CUE_PREFIX) else 1 for t in terms]
+    return np.array(block, dtype=np.intp)
 
 
 def normalise(
@@ -81,7 +85,7 @@ def normalise(
     the characters drown the words (measured: worse on validation than two norms).
     """
     block = blocks[index]
-    norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2))
+    norms = np.sqrt(np.bincount(block, weights=values * values, minlength=3))
     result: NDArray[np.float64] = values / norms[block]
     return result
 
@@ -98,9 +102,9 @@ class IntentClassifier:
     """Scores a message against every label; the caller applies `domain.intent_policy.decide`.
 
     The scoring path is tuned because it runs on the API's hot path: word and character n-grams
-    are looked up in two dicts keyed without their prefixes (no string building per n-gram), each
-    word's character n-grams are remembered (people reuse a small vocabulary), and the 2-block
-    TF-IDF normalisation is folded into two dot products. It computes exactly what `features()`
+    are looked up in dicts keyed without their prefixes (no string building per n-gram), each
+    word's character n-grams are remembered (people reuse a small vocabulary), and the 3-block
+    TF-IDF normalisation is folded into three dot products. It computes exactly what `features()`
     and `normalise()` define, which `tests/providers/test_intent_classifier.py` checks.
     """
 
@@ -127,6 +131,7 @@ class IntentClassifier:
             t[len(WORD_PREFIX) :]: i for t, i in vocabulary.items() if t.startswith(WORD_PREFIX)
         }
         self._char_index = {t[2:]: i for t, i in vocabulary.items() if t.startswith("c ")}
+        self._cue_index = {t[len(CUE_PREFIX) :]: i for t, i in vocabulary.items() if t.startswith(CUE_PREFIX)}
         self._char_cache: dict[str, tuple[int, ...]] = {}
 
     @classmethod
@@ -158,32 +163,38 @@ class IntentClassifier:
             self._char_cache[word] = ids
         return ids
 
-    def _counts(self, text: str) -> tuple[dict[int, int], dict[int, int]]:
-        """Known word n-gram and character n-gram counts, by vocabulary index."""
+    def _counts(self, text: str) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """Known word n-gram, cue and character n-gram counts, by vocabulary index."""
         words = tokens(text)
         word_counts: dict[int, int] = {}
+        cue_counts: dict[int, int] = {}
         char_counts: dict[int, int] = {}
         if not words:
-            return word_counts, char_counts
+            return word_counts, cue_counts, char_counts
         lookup = self._word_index.get
-        grams = [f"<s> {words[0]}", *words, *(f"{a} {b}" for a, b in pairwise(words)), *cues(text)]
-        for gram in grams:
+        for gram in (f"<s> {words[0]}", *words, *(f"{a} {b}" for a, b in pairwise(words))):
             i = lookup(gram)
             if i is not None:
                 word_counts[i] = word_counts.get(i, 0) + 1
+        for cue in cues(text):
+            i = self._cue_index.get(cue)
+            if i is not None:
+                cue_counts[i] = 1
         for word in words:
             for i in self._char_ids(word):
                 char_counts[i] = char_counts.get(i, 0) + 1
-        return word_counts, char_counts
+        return word_counts, cue_counts, char_counts
 
     def vector(self, text: str) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """Sparse TF-IDF vector: sublinear term frequency times idf, L2-normalised per block."""
-        word_counts, char_counts = self._counts(text)
-        n_words, size = len(word_counts), len(word_counts) + len(char_counts)
-        index = np.fromiter(chain(word_counts, char_counts), dtype=np.intp, count=size)
-        counts = np.fromiter(chain(word_counts.values(), char_counts.values()), dtype=np.float64, count=size)
+        word_counts, cue_counts, char_counts = self._counts(text)
+        n_words, n_cues = len(word_counts), len(cue_counts)
+        size = n_words + n_cues + len(char_counts)
+        index = np.fromiter(chain(word_counts, cue_counts, char_counts), dtype=np.intp, count=size)
+        every_count = chain(word_counts.values(), cue_counts.values(), char_counts.values())
+        counts = np.fromiter(every_count, dtype=np.float64, count=size)
         values = (np.log(counts) + 1.0) * self.idf[index]
-        for block in (values[:n_words], values[n_words:]):
+        for block in (values[:n_words], values[n_words : n_words + n_cues], values[n_words + n_cues :]):
             if block.size:
                 block /= math.sqrt(float(block @ block))
         return index, values

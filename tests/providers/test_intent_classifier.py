@@ -191,3 +191,16 @@ def test_rejects_an_artefact_of_another_format(tmp_path: Path) -> None:
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="format"):
         IntentClassifier.load(path)
+
+
+def test_cues_are_a_block_of_their_own(classifier: IntentClassifier) -> None:
+    """A message's cues are normalised apart from its words: together they weigh as much as all
+    its word n-grams, however many words there are (format 3)."""
+    text = "please could you cancel the table we had booked at the place near the station for friday"
+    index, values = classifier.vector(text)
+    blocks = classifier.blocks[index]
+    assert set(blocks.tolist()) == {0, 1, 2}
+    cue_terms = {t for t, i in classifier.vocabulary.items() if i in set(index[blocks == 2].tolist())}
+    assert "k x CANCEL+BOOKING" in cue_terms
+    for block in (0, 1, 2):
+        assert float(values[blocks == block] @ values[blocks == block]) == pytest.approx(1.0)

@@ -19,10 +19,22 @@ from providers.intent_cues import cues
         ("can you make sure robert has a reservation at ruth's", "x CHECK+BOOKING"),
         ("please set up a reminder for my pills", "x SET+REMIND"),
         ("text my granddaughter that I'm home", "x SEND+FAMILY"),
+        ("email the message hi come down for dinner tonight to bro", "x SEND+FAMILY"),
+        ("don't let me forget my eye drops tonight", "x SET+REMIND"),
+        ("i want to text natalie", "x REQUEST+SEND"),
+        ("tell the hairdresser i can't make it", "x CANCEL+VENUE"),
+        ("i'm not going to need the dinner reservation", "x CANCEL+BOOKING"),
     ],
 )
 def test_a_request_carries_its_pair(text: str, pair: str) -> None:
     assert pair in cues(text)
+
+
+def test_tell_me_to_is_a_reminder_not_a_question() -> None:
+    """A reminder is asked for with "tell me to take the bins out", not with "tell me my reminders"."""
+    assert "x ASK+REMIND" not in cues("tell me to take out the trash in an hour")
+    assert "x REMIND" in cues("tell me to take out the trash in an hour")
+    assert "x ASK+REMIND" in cues("tell me my reminders")
 
 
 def test_a_single_cue_is_not_a_pair() -> None:
