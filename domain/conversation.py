@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.booking_flow import choose_alternative
 from domain.intents import Intent, ParsedIntent
+from domain.errors import InvalidInput
 from domain.party_size import NUMBER_WORDS, extract_party_size
+from domain.recurrence import Schedule, normalize_rule
+from domain.reminders import read_back_text, you_form
 from domain.slot_extraction import extract_slots, venue
 from domain.slots import Slots, missing_slots
 from domain.tasks import TaskStatus
@@ -181,11 +184,22 @@ def read_back(intent: Intent, slots: Slots, now: datetime, timezone: str) -> str
         target = " ".join(x for x in (f"at {slots.venue}" if slots.venue else "", when) if x)
         return f"Cancel your booking {target}?".replace("  ", " ").replace(" ?", "?")
     if intent is Intent.NOTIFY_FAMILY:
-        return f'Send {slots.contact} this message: "{slots.message}"?'
+        return f'Send {you_form(slots.contact or "")} this message: "{slots.message}"?'
     if intent is Intent.SET_REMINDER:
-        repeat = " (repeating)" if slots.recurrence else ""
-        return f"Remind you to {slots.what}, {when}{repeat}?"
+        return read_back_text(slots.what or "", slots.dose, _reminder_when(slots, when, now, timezone))
     return "Shall I go ahead?"
+
+
+def _reminder_when(slots: Slots, when: str, now: datetime, timezone: str) -> str:
+    """ "every day at 08:00" for a repeating reminder, as its confirmation will say it; the
+    one-off's day and time otherwise (or when the rule cannot be read: the skill rejects it)."""
+    if not (slots.recurrence and slots.start):
+        return when
+    try:
+        first = slots.start.astimezone(UTC).replace(microsecond=0)
+        return Schedule(first, normalize_rule(slots.recurrence), timezone).describe(now)
+    except (InvalidInput, ValueError):
+        return f"{when} (repeating)"
 
 
 def _when(start: datetime, now: datetime, timezone: str) -> str:

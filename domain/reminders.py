@@ -496,16 +496,31 @@ def you_form(text: str) -> str:
     return text.strip()
 
 
-def _action(reminder: Reminder) -> str:
+def _phrase(what: str, dose: str | None) -> str:
     """ "take your heart pills (2 tablets)": the what, with the dose unless it already says it."""
-    what = you_form(reminder.what).removeprefix("to ").strip()
-    if reminder.dose and reminder.dose.lower() not in what.lower():
-        what = f"{what} ({reminder.dose})"
-    return what
+    said = you_form(what).removeprefix("to ").strip()
+    if dose and dose.lower() not in said.lower():
+        said = f"{said} ({dose})"
+    return said
+
+
+def _action(reminder: Reminder) -> str:
+    return _phrase(reminder.what, reminder.dose)
+
+
+def _starts_with_verb(what: str) -> bool:
+    return bool(_VERB.match(you_form(what).removeprefix("to ").strip()))
 
 
 def _is_action(reminder: Reminder) -> bool:
-    return bool(_VERB.match(you_form(reminder.what).removeprefix("to ").strip()))
+    return _starts_with_verb(reminder.what)
+
+
+def read_back_text(what: str, dose: str | None, when: str) -> str:
+    """The question before a reminder is set, in the words `set_reply` will confirm it with:
+    "Remind you to take your heart pills (2 tablets) every day at 08:00?"."""
+    about = "to" if _starts_with_verb(what) else "about"
+    return f"Remind you {about} {_phrase(what, dose)} {when}?"
 
 
 def due_text(reminder: Reminder) -> str:

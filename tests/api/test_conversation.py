@@ -60,7 +60,7 @@ async def test_missing_slot_is_asked_then_filled_then_checked_by_the_skill(chat:
 async def test_read_back_then_yes_queues_and_no_cancels(chat: httpx.AsyncClient) -> None:
     asked = await say(chat, "remind me to call the pharmacy tomorrow at 10am")
     assert asked["intent"] == "set_reminder" and asked["status"] == "awaiting_confirmation"
-    assert asked["task"]["reply"] == "Remind you to call the pharmacy, tomorrow (Tue 24 Nov) at 10:00?"
+    assert asked["task"]["reply"] == "Remind you to call the pharmacy tomorrow (Tue 24 Nov) at 10:00?"
     yes = await say(chat, "yes please", asked["conversation_id"])
     assert yes["task_id"] == asked["task_id"] and yes["status"] == "queued"
     other = await say(chat, "remind me to water the plants tomorrow at 6pm")
@@ -68,6 +68,15 @@ async def test_read_back_then_yes_queues_and_no_cancels(chat: httpx.AsyncClient)
     assert no["task_id"] == other["task_id"] and no["status"] == "cancelled"
     events = (await chat.get(f"/v1/tasks/{asked['task_id']}/events")).json()
     assert [e["to_status"] for e in events] == ["awaiting_confirmation", "queued"]
+
+
+async def test_read_backs_speak_to_the_person_and_say_the_repeat(chat: httpx.AsyncClient) -> None:
+    """The read-back says "your" for the person's "my", and a repeat as the confirmation will."""
+    pills = await say(chat, "remind me to take my heart pills every day at 8am")
+    assert pills["status"] == "awaiting_confirmation"
+    assert pills["task"]["reply"] == "Remind you to take your heart pills every day at 08:00?"
+    note = await say(chat, "tell my son I'll be there at five")
+    assert note["task"]["reply"] == 'Send your son this message: "I\'ll be there at five"?'
 
 
 async def test_confirm_endpoint_queues_once(chat: httpx.AsyncClient) -> None:
