@@ -12,8 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.booking_flow import choose_alternative
-from domain.intents import Intent, ParsedIntent
 from domain.errors import InvalidInput
+from domain.intents import Intent, ParsedIntent
 from domain.party_size import NUMBER_WORDS, extract_party_size
 from domain.recurrence import Schedule, normalize_rule
 from domain.reminders import read_back_text, you_form
