@@ -61,12 +61,29 @@ QUESTIONS = {
 UNSURE_REPLY = "Sorry, I'm not sure what you'd like me to do. Could you say it another way?"
 UNSUPPORTED_REPLY = "I'm sorry, I can't do that yet."
 
+CLARIFY_QUESTIONS = {
+    Intent.BOOK_RESTAURANT: "Did you want me to book a table?",
+    Intent.BOOK_APPOINTMENT: "Did you want me to book an appointment?",
+    Intent.CANCEL_BOOKING: "Did you want me to cancel a booking?",
+    Intent.BOOKING_STATUS: "Did you want me to check one of your bookings?",
+    Intent.SET_REMINDER: "Did you want me to set a reminder?",
+    Intent.LIST_REMINDERS: "Did you want to hear your reminders?",
+    Intent.NOTIFY_FAMILY: "Did you want me to send someone a message?",
+}
+"""When the parser leans towards an action without enough confidence, a yes/no question about
+that one action: easier to answer than "say it another way", and nothing happens without a yes
+(and, for a booking, a cancellation or a message, the read-back after it)."""
+CLARIFY_NO_REPLY = "All right. What would you like me to do?"
+
 _YES = re.compile(
     r"^(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|that's right|that is right|"
-    r"right|confirm|yes please|please|absolutely|of course|fine)\b", re.I
+    r"right|confirm|yes please|please|absolutely|of course|fine|"
+    r"ja|japp|javisst|visst|gärna|absolut|det stämmer|okej)\b", re.I
 )  # fmt: skip
+"""English and Swedish (the reply languages)."""
 _NO = re.compile(
-    r"^(no|nope|nah|cancel|don't|do not|stop|never mind|nevermind|forget it|not now|wrong)\b", re.I
+    r"^(no|nope|nah|cancel|don't|do not|stop|never mind|nevermind|forget it|not now|wrong|"
+    r"nej|nä|avbryt|glöm det|inte nu|fel)\b", re.I
 )  # fmt: skip
 
 
@@ -112,7 +129,22 @@ def next_step(intent: Intent, slots: Slots, now: datetime, timezone: str, *, con
     return Step(TaskStatus.QUEUED, None, "accepted")
 
 
+def clarify_candidate(parsed: ParsedIntent) -> Intent | None:
+    """The action to ask about when the parser was unsure, if it leaned towards one."""
+    if not parsed.unsure or parsed.candidate is None:
+        return None
+    try:
+        candidate = Intent(parsed.candidate)
+    except ValueError:
+        return None
+    return candidate if candidate in CLARIFY_QUESTIONS else None
+
+
 def first_step(parsed: ParsedIntent, now: datetime, timezone: str, *, confirm_reminders: bool) -> Step:
+    candidate = clarify_candidate(parsed)
+    if candidate is not None:
+        question = CLARIFY_QUESTIONS[candidate]
+        return Step(TaskStatus.NEEDS_INPUT, question, f"asked whether it is {candidate.value}")
     if parsed.unsupported or parsed.unsure or parsed.intent in (Intent.NONE, Intent.ASK_QUESTION):
         return Step(TaskStatus.QUEUED, None, "accepted")
     if parsed.confirmed:

@@ -11,7 +11,16 @@ from typing import Any, Protocol
 
 import orjson
 
-from domain.conversation import Answer, fill, first_step, is_undo, next_step, yes_or_no
+from domain.conversation import (
+    CLARIFY_NO_REPLY,
+    CLARIFY_QUESTIONS,
+    Answer,
+    fill,
+    first_step,
+    is_undo,
+    next_step,
+    yes_or_no,
+)
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import uuid7
 from domain.intents import Intent, ParsedIntent
@@ -28,8 +37,9 @@ from domain.ports import (
 )
 from domain.skills import SkillRegistry
 from domain.skills.reminders import followup_skill
-from domain.slots import Slots
-from domain.speech import SPEAK_REPLY_SKILL
+from domain.slot_extraction import extract_slots
+from domain.slots import Slots, missing_slots
+from domain.speech import SPEAK_REPLY_SKILL, localize, reply_language
 from domain.tasks import TERMINAL, Task, TaskStatus
 from domain.users import User, hash_token, new_token, valid_timezone
 
@@ -95,7 +105,7 @@ async def accept_message(
             earlier = await _earlier(msg, fingerprint, uow)
             if earlier is not None:
                 return earlier
-        advanced = await _follow_up(msg, fingerprint, timezone, now, uow=uow, queue=queue)
+        advanced = await _follow_up(msg, fingerprint, timezone, now, uow=uow, queue=queue, registry=registry)
         if advanced is not None:
             await _speak_here_made_reply(advanced.task, registry, uow, queue)
             return advanced
@@ -174,7 +184,7 @@ def _new_task(
         idempotency_key=msg.idempotency_key,
         request_hash=fingerprint,
         status=step.status,
-        reply=step.reply,
+        reply=_in_language(step.reply, msg),
         reason=step.reason,
     )
 
@@ -192,6 +202,7 @@ async def _follow_up(
     *,
     uow: UnitOfWork,
     queue: TaskQueue,
+    registry: SkillRegistry,
 ) -> Accepted | None:
     """A yes/no to a read-back, or the answer to a question, moves the waiting task on. Anything
     else is a new request: the waiting task is cancelled as superseded, and None is returned."""
@@ -199,6 +210,9 @@ async def _follow_up(
     pending = await uow.tasks.pending_in(msg.conversation_id, msg.user.id)
     if pending is None:
         return None
+    meant = _clarifying(pending)
+    if meant is not None and yes_or_no(msg.text) == Answer.YES:
+        return await _clarified(pending, meant, msg, fingerprint, timezone, now, uow, queue, registry)
     change = _change_for(pending, msg, timezone, now)
     if change.reason == SUPERSEDED:
         await uow.tasks.advance(change)
@@ -233,14 +247,83 @@ def _offered(pending: Task) -> list[datetime]:
     return [datetime.fromisoformat(a) for a in raw if isinstance(a, str)]
 
 
+def _clarifying(pending: Task) -> Intent | None:
+    """The action a waiting task asks the person about ("Did you want me to cancel a booking?")."""
+    if pending.status is not TaskStatus.NEEDS_INPUT or not pending.input.get("unsure"):
+        return None
+    candidate = pending.input.get("candidate")
+    return next((intent for intent in CLARIFY_QUESTIONS if intent.value == candidate), None)
+
+
+async def _clarified(
+    pending: Task,
+    meant: Intent,
+    msg: IncomingMessage,
+    fingerprint: str | None,
+    timezone: str,
+    now: datetime,
+    uow: UnitOfWork,
+    queue: TaskQueue,
+    registry: SkillRegistry,
+) -> Accepted | None:
+    """A yes to "Did you want me to ...?": the question is closed, and the first message becomes
+    a request for that action, in the same conversation. It then goes the usual way: asked for
+    what is missing, read back before anything irreversible. None when the question was closed
+    meanwhile (the "yes" is then a new request of its own)."""
+    original = str(pending.input.get("text", ""))
+    slots = extract_slots(meant, original, now, timezone)
+    parsed = ParsedIntent(
+        intent=meant,
+        confidence=float(pending.input.get("confidence", 0.0)),
+        parser=pending.parser or "local",
+        slots=slots.present(),
+        missing=missing_slots(meant, slots),
+    )
+    closed = TaskChange(
+        pending.id,
+        msg.user.id,
+        (TaskStatus.NEEDS_INPUT,),
+        TaskStatus.CANCELLED,
+        f"clarified: the person meant {meant.value}",
+        turn=msg.text,
+    )
+    async with uow.transaction():
+        if await uow.tasks.advance(closed) is None:
+            return None
+        task = await uow.tasks.insert(
+            _new_task(replace(msg, text=original), parsed, registry, fingerprint, timezone, now)
+        )
+    if task is None:
+        return await _earlier_or_conflict(msg, fingerprint, uow)
+    if task.status is TaskStatus.QUEUED:
+        await _publish(task, uow, queue)
+    return Accepted(task=task, replayed=False)
+
+
+def _in_language(reply: str | None, msg: IncomingMessage) -> str | None:
+    """A reply made here, in the person's language where we have it (as workers do with theirs)."""
+    if not reply:
+        return reply
+    return localize(reply, reply_language(msg.user.language, msg.language, msg.text))[0]
+
+
 def _change_for(pending: Task, msg: IncomingMessage, timezone: str, now: datetime) -> TaskChange:
     """How the person's follow-up moves the waiting task: confirmed, cancelled, filled or superseded."""
+    change = _change_in_english(pending, msg, timezone, now)
+    return replace(change, reply=_in_language(change.reply, msg))
+
+
+def _change_in_english(pending: Task, msg: IncomingMessage, timezone: str, now: datetime) -> TaskChange:
     answer = yes_or_no(msg.text)
     base = TaskChange(
         pending.id, msg.user.id, (pending.status,), TaskStatus.CANCELLED, SUPERSEDED, turn=msg.text
     )
+    if answer == Answer.NO and _clarifying(pending) is not None:
+        return replace(base, reason="cancelled by the person", reply=CLARIFY_NO_REPLY)
     if answer == Answer.NO:
         return replace(base, reason="cancelled by the person", reply="All right, I won't do that.")
+    if _clarifying(pending) is not None:
+        return base
     if pending.status is TaskStatus.AWAITING_CONFIRMATION:
         if answer == Answer.YES:
             return replace(base, to_status=TaskStatus.QUEUED, reason="confirmed by the person", reply=ON_IT)
@@ -283,7 +366,7 @@ async def confirm_task(user: User, task_id: uuid.UUID, *, uow: UnitOfWork, queue
         (TaskStatus.AWAITING_CONFIRMATION,),
         TaskStatus.QUEUED,
         "confirmed by the person",
-        reply=ON_IT,
+        reply=localize(ON_IT, user.language or "en")[0],
     )
     task = await uow.tasks.advance(change)
     if task is None:
@@ -309,7 +392,7 @@ async def cancel_task(user: User, task_id: uuid.UUID, *, uow: UnitOfWork) -> Tas
         CANCELLABLE,
         TaskStatus.CANCELLED,
         "cancelled by the person",
-        reply="All right, I won't do that.",
+        reply=localize("All right, I won't do that.", user.language or "en")[0],
     )
     task = await uow.tasks.advance(change)
     if task is None:

@@ -12,8 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from domain.conversation import UNSUPPORTED_REPLY, UNSURE_REPLY
+from domain.conversation import CLARIFY_NO_REPLY, CLARIFY_QUESTIONS, UNSUPPORTED_REPLY, UNSURE_REPLY
 from domain.errors import DomainError
+from domain.intents import Intent
 from domain.ports import UnitOfWork
 
 TRANSCRIBE_SKILL = "transcribe"
@@ -277,6 +278,14 @@ SWEDISH: dict[str, str] = {
         "Förlåt, jag förstod inte riktigt vad du vill att jag ska göra. Kan du säga det på ett annat sätt?"
     ),
     UNSUPPORTED_REPLY: "Förlåt, det kan jag inte göra än.",
+    CLARIFY_NO_REPLY: "Okej. Vad vill du att jag ska göra?",
+    CLARIFY_QUESTIONS[Intent.BOOK_RESTAURANT]: "Ville du att jag skulle boka ett bord?",
+    CLARIFY_QUESTIONS[Intent.BOOK_APPOINTMENT]: "Ville du att jag skulle boka en tid?",
+    CLARIFY_QUESTIONS[Intent.CANCEL_BOOKING]: "Ville du att jag skulle avboka något?",
+    CLARIFY_QUESTIONS[Intent.BOOKING_STATUS]: "Ville du att jag skulle kolla en av dina bokningar?",
+    CLARIFY_QUESTIONS[Intent.SET_REMINDER]: "Ville du att jag skulle lägga in en påminnelse?",
+    CLARIFY_QUESTIONS[Intent.LIST_REMINDERS]: "Ville du höra dina påminnelser?",
+    CLARIFY_QUESTIONS[Intent.NOTIFY_FAMILY]: "Ville du att jag skulle skicka ett meddelande till någon?",
 }
 """Swedish for the fixed replies. Replies composed from a request's details (read-backs, times,
 venue names) have no entry: they stay English, and are spoken with the English voice."""
@@ -288,8 +297,14 @@ COMMON_PHRASES: tuple[str, ...] = tuple(SWEDISH)
 """Replies worth synthesizing before anyone asks (at a speech worker's start)."""
 
 
+_IN_SWEDISH = frozenset(SWEDISH.values())
+
+
 def localize(reply: str, language: str) -> tuple[str, str]:
-    """The reply in the language if we have it there, with the language it is now in."""
+    """The reply in the language if we have it there, with the language it is now in (a reply
+    already put in Swedish, as the API does with its questions, stays Swedish)."""
+    if reply in _IN_SWEDISH:
+        return reply, "sv"
     if language == "sv" and reply in SWEDISH:
         return SWEDISH[reply], "sv"
     return reply, DEFAULT_LANGUAGE

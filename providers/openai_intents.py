@@ -23,6 +23,7 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.errors import PermanentError, TransientError
+from domain.intent_policy import GUARDED
 from domain.intents import Intent, ParsedIntent
 from domain.slots import Slots, missing_slots
 from providers.breaker import CircuitBreaker, CircuitOpen
@@ -31,6 +32,10 @@ from providers.openai_tool_calls import ToolCaller
 log = logging.getLogger(__name__)
 
 TOOL = "record_intent"
+LLM_MIN_CONFIDENCE = 0.5
+"""Below this self-reported confidence an action is not taken but asked about ("Did you want me
+to set a reminder?"), as with the local parser's threshold. LLMs report confidence coarsely, so
+this is a floor against a plain guess, not a calibrated threshold."""
 SYSTEM_PROMPT = """You label one message from a user of an assistant for elderly people.
 Call the tool record_intent exactly once. Intents:
 - book_restaurant: reserve a table. book_appointment: salon, hairdresser, doctor, dentist, any service.
@@ -127,6 +132,14 @@ def _parsed(answer: LLMAnswer, timezone: str) -> ParsedIntent:
         value = getattr(slots, name)
         if value is not None and value.tzinfo is None:
             setattr(slots, name, value.replace(tzinfo=zone))
+    if answer.intent in GUARDED and answer.confidence < LLM_MIN_CONFIDENCE:
+        return ParsedIntent(
+            intent=Intent.NONE,
+            confidence=answer.confidence,
+            parser=OpenAIIntentParser.name,
+            unsure=True,
+            candidate=answer.intent.value,
+        )
     return ParsedIntent(
         intent=answer.intent,
         confidence=answer.confidence,

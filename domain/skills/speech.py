@@ -73,9 +73,9 @@ async def speak_reply(task: Task, ctx: SkillContext) -> Outcome:
     for_task = uuid.UUID(str(task.input["for_task"]))
     text = str(task.input["text"])
     language = reply_language(task.input.get("language"), None, text)
-    _, spoken_in = localize(text, language)
+    words, spoken_in = localize(text, language)
     spoken = await speak(
-        text,
+        words,
         spoken_in,
         owner=(task.user_id, for_task),
         uow=ctx.uow,

@@ -12,9 +12,12 @@ import pytest
 
 from api.app import create_app
 from domain.intents import ACTIONS
+from providers.intent_classifier import IntentClassifier
+from providers.local_intents import LocalIntentParser
 from providers.settings import Settings
 from providers.wiring import Providers
 from tests.conftest import new_user
+from tests.helpers import count
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday; 10:00 in Stockholm
 
@@ -169,3 +172,70 @@ async def test_parse_has_no_side_effects_and_is_reproducible(chat: httpx.AsyncCl
     assert (await chat.get("/v1/tasks")).json()["items"] == []
     bad = await chat.post("/v1/parse", json={"text": "hi", "now": "2026-11-23T10:00:00"})
     assert bad.status_code == 422
+
+
+@pytest.fixture
+async def doubtful_chat(settings: Settings, providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
+    """The real local parser with a threshold no message reaches: every action is in doubt."""
+    classifier = IntentClassifier.load()
+    classifier.threshold = 1.0
+    doubtful = dataclasses.replace(providers, clock=FixedClock(), parser=LocalIntentParser(classifier))
+    app = create_app(settings, doubtful)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://errand.test") as http:
+            http.headers.update(await new_user(http, timezone="Europe/Stockholm"))
+            yield http
+
+
+async def test_a_doubtful_request_is_asked_about_and_a_yes_carries_it_on(
+    doubtful_chat: httpx.AsyncClient,
+) -> None:
+    """Unsure of "remind me ...", the assistant asks about that one action; the yes makes the first
+    message the request, which is read back before anything is set."""
+    asked = await say(doubtful_chat, "remind me to call the pharmacy tomorrow at 10am")
+    assert asked["intent"] == "none" and asked["status"] == "needs_input"
+    assert asked["task"]["reply"] == "Did you want me to set a reminder?"
+    conv = asked["conversation_id"]
+    yes = await say(doubtful_chat, "yes", conv)
+    assert yes["task_id"] != asked["task_id"] and yes["intent"] == "set_reminder"
+    assert yes["status"] == "awaiting_confirmation"
+    assert yes["task"]["reply"] == "Remind you to call the pharmacy tomorrow (Tue 24 Nov) at 10:00?"
+    assert yes["task"]["slots"]["what"] == "call the pharmacy"
+    closed = (await doubtful_chat.get(f"/v1/tasks/{asked['task_id']}")).json()
+    assert closed["status"] == "cancelled"
+    confirmed = await say(doubtful_chat, "yes please", conv)
+    assert confirmed["task_id"] == yes["task_id"] and confirmed["status"] == "queued"
+
+
+async def test_a_doubtful_request_does_nothing_on_a_no_or_something_else(
+    doubtful_chat: httpx.AsyncClient,
+) -> None:
+    asked = await say(doubtful_chat, "cancel my booking at Luigi's tomorrow")
+    assert asked["status"] == "needs_input"
+    assert asked["task"]["reply"] == "Did you want me to cancel a booking?"
+    no = await say(doubtful_chat, "no", asked["conversation_id"])
+    assert no["task_id"] == asked["task_id"] and no["status"] == "cancelled"
+    assert no["task"]["reply"] == "All right. What would you like me to do?"
+    again = await say(doubtful_chat, "tell my son I'll be late")
+    other = await say(doubtful_chat, "what's the weather like", again["conversation_id"])
+    assert other["task_id"] != again["task_id"] and other["intent"] not in ACTIONS
+    items = (await doubtful_chat.get("/v1/tasks")).json()["items"]
+    assert {item["intent"] for item in items} <= {"none", "ask_question"}  # no action without a yes
+
+
+async def test_the_yes_to_a_doubtful_request_is_spoken_once(
+    doubtful_chat: httpx.AsyncClient, providers: Providers
+) -> None:
+    first = {"text": "remind me to water the plants tomorrow at 6pm", "speak": True}
+    asked = (await doubtful_chat.post("/v1/messages", json=first)).json()
+    yes = {"text": "yes", "conversation_id": asked["conversation_id"], "speak": True}
+    carried = (await doubtful_chat.post("/v1/messages", json=yes)).json()
+    assert carried["status"] == "awaiting_confirmation"
+    for task_id in (asked["task_id"], carried["task_id"]):
+        spoken = await count(
+            providers,
+            "SELECT count(*) FROM tasks WHERE kind = 'speak_reply' AND input->>'for_task' = $1",
+            task_id,
+        )
+        assert spoken == 1

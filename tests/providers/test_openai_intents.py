@@ -104,3 +104,10 @@ async def test_timeouts_and_5xx_open_the_breaker_and_the_local_parser_answers(fa
     assert third.intent is Intent.ASK_QUESTION and third.parser == "placeholder (llm unavailable)"
     with pytest.raises(TransientError):
         await parse(llm)
+
+
+async def test_a_doubtful_llm_answer_is_asked_about_not_acted_on(fake: FakeOpenAI) -> None:
+    fake.script(tool_reply(BOOKING | {"confidence": 0.3}))
+    parsed = await parse(parser_for(fake))
+    assert parsed.intent is Intent.NONE and parsed.unsure and parsed.candidate == "book_restaurant"
+    assert parsed.slots == {} and parsed.parser == "llm"

@@ -229,3 +229,31 @@ async def test_a_read_back_and_a_question_made_by_the_api_are_spoken_too(
         quiet["task_id"],
     )
     assert companions == 0  # nothing is spoken unless asked
+
+
+async def test_a_reply_made_by_the_api_is_in_swedish_and_spoken_with_the_swedish_voice(
+    client: httpx.AsyncClient, auth: dict[str, str], providers: Providers
+) -> None:
+    """A Swedish speaker's "nej" to a read-back: the API's own reply is put in Swedish, as workers
+    do with theirs, and its audio is made with the Swedish voice."""
+    me = await client.patch("/v1/me", json={"speak": True, "language": "sv"}, headers=auth)
+    assert me.status_code == 200
+    body = {"text": "tell my daughter I am home safe"}
+    asked = (await client.post("/v1/messages", json=body, headers=auth)).json()
+    assert asked["status"] == "awaiting_confirmation", asked
+    no = {"text": "nej", "conversation_id": asked["conversation_id"]}
+    answered = (await client.post("/v1/messages", json=no, headers=auth)).json()
+    assert answered["task_id"] == asked["task_id"] and answered["status"] == "cancelled"
+    reply = SWEDISH["All right, I won't do that."]
+    async with running_worker(providers):
+        deadline = time.monotonic() + 60
+        task = (await client.get(f"/v1/tasks/{asked['task_id']}", headers=auth)).json()
+        while "audio_url" not in (task["result"] or {}):
+            assert time.monotonic() < deadline, task
+            await asyncio.sleep(0.2)
+            task = (await client.get(f"/v1/tasks/{asked['task_id']}", headers=auth)).json()
+    assert task["reply"] == reply
+    spoken = await count(
+        providers, "SELECT count(*) FROM speech_cache WHERE voice = 'sv' AND text = $1", reply
+    )
+    assert spoken == 1
