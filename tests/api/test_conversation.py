@@ -178,7 +178,7 @@ async def test_parse_has_no_side_effects_and_is_reproducible(chat: httpx.AsyncCl
 async def doubtful_chat(settings: Settings, providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
     """The real local parser with a threshold no message reaches: every action is in doubt."""
     classifier = IntentClassifier.load()
-    classifier.threshold = 1.0
+    classifier.threshold = 2.0  # above any probability, even a rounded 1.0
     doubtful = dataclasses.replace(providers, clock=FixedClock(), parser=LocalIntentParser(classifier))
     app = create_app(settings, doubtful)
     async with app.router.lifespan_context(app):
