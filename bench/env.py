@@ -150,6 +150,16 @@ def open_env(database_url: str | None, redis_url: str | None, tmp: Path, db_name
             item.stop()
 
 
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+"""The CPU features the embedding and intent costs depend on: bfloat16 is native only with
+avx512_bf16 or amx_bf16 (the knowledge rows differ about 3x between such a CPU and an AVX2 one)."""
+
+
+def _vector_units(flags: list[str]) -> str:
+    present = [flag for flag in VECTOR_FLAGS if flag in flags]
+    return ", ".join(present) or "none of " + ", ".join(VECTOR_FLAGS)
+
+
 async def machine_facts(env: BenchEnv) -> dict[str, str]:
     import asyncpg as apg
     import fastapi
@@ -162,15 +172,17 @@ async def machine_facts(env: BenchEnv) -> dict[str, str]:
     client = r.Redis.from_url(env.redis_url)
     redis_version = client.info()["redis_version"]
     client.close()
-    cpu = "unknown"
+    cpu, vector = "unknown", "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():  # noqa: ASYNC240 - once, at the end
-            if line.startswith("model name"):
+            if line.startswith("model name") and cpu == "unknown":
                 cpu = line.split(":", 1)[1].strip()
-                break
+            if line.startswith("flags") and vector == "unknown":
+                vector = _vector_units(line.split(":", 1)[1].split())
     return {
         "date": time.strftime("%Y-%m-%d"),
         "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "vector units": vector,
         "os": platform.platform(),
         "python": platform.python_version(),
         "postgresql": str(pg_version),
