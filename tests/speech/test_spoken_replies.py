@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -201,6 +202,17 @@ async def test_expired_audio_is_gone_and_cleaned_up(
     assert await count(providers, "SELECT count(*) FROM audio_files WHERE id = $1", audio_id) == 0
 
 
+async def _once_spoken(client: httpx.AsyncClient, auth: dict[str, str], task_id: str) -> dict[str, Any]:
+    """The task, once a worker has added the audio of its reply (a minute at most)."""
+    deadline = time.monotonic() + 60
+    task: dict[str, Any] = (await client.get(f"/v1/tasks/{task_id}", headers=auth)).json()
+    while "audio_url" not in (task["result"] or {}):
+        assert time.monotonic() < deadline, task
+        await asyncio.sleep(0.2)
+        task = (await client.get(f"/v1/tasks/{task_id}", headers=auth)).json()
+    return task
+
+
 async def test_a_read_back_and_a_question_made_by_the_api_are_spoken_too(
     client: httpx.AsyncClient, auth: dict[str, str], providers: Providers
 ) -> None:
@@ -213,12 +225,7 @@ async def test_a_read_back_and_a_question_made_by_the_api_are_spoken_too(
     assert asked["status"] == "needs_input"
     async with running_worker(providers):
         for task_id in (accepted["task_id"], asked["task_id"]):
-            deadline = time.monotonic() + 60
-            task = (await client.get(f"/v1/tasks/{task_id}", headers=auth)).json()
-            while "audio_url" not in (task["result"] or {}):
-                assert time.monotonic() < deadline, task
-                await asyncio.sleep(0.2)
-                task = (await client.get(f"/v1/tasks/{task_id}", headers=auth)).json()
+            task = await _once_spoken(client, auth, task_id)
             assert task["status"] in ("awaiting_confirmation", "needs_input")  # still waiting for the person
             audio = await client.get(task["result"]["audio_url"], headers=auth)
             assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
@@ -246,12 +253,7 @@ async def test_a_reply_made_by_the_api_is_in_swedish_and_spoken_with_the_swedish
     assert answered["task_id"] == asked["task_id"] and answered["status"] == "cancelled"
     reply = SWEDISH["All right, I won't do that."]
     async with running_worker(providers):
-        deadline = time.monotonic() + 60
-        task = (await client.get(f"/v1/tasks/{asked['task_id']}", headers=auth)).json()
-        while "audio_url" not in (task["result"] or {}):
-            assert time.monotonic() < deadline, task
-            await asyncio.sleep(0.2)
-            task = (await client.get(f"/v1/tasks/{asked['task_id']}", headers=auth)).json()
+        task = await _once_spoken(client, auth, asked["task_id"])
     assert task["reply"] == reply
     spoken = await count(
         providers, "SELECT count(*) FROM speech_cache WHERE voice = 'sv' AND text = $1", reply
