@@ -212,17 +212,24 @@ async def _follow_up(
         return None
     meant = _clarifying(pending)
     if meant is not None and yes_or_no(msg.text) == Answer.YES:
-        return await _clarified(pending, meant, msg, fingerprint, timezone, now, uow, queue, registry)
-    change = _change_for(pending, msg, timezone, now)
-    if change.reason == SUPERSEDED:
-        await uow.tasks.advance(change)
-        return None
-    async with uow.transaction():
-        task = await uow.tasks.advance(change)
-        if task is not None and msg.idempotency_key and fingerprint:
-            await uow.tasks.add_receipt(msg.user.id, msg.idempotency_key, fingerprint, task.id)
-    if task is None:  # moved on meanwhile (the confirm endpoint, another device): a new request
-        return None
+        closed, request = _clarified(pending, meant, msg, fingerprint, timezone, now, registry)
+        async with uow.transaction():
+            if await uow.tasks.advance(closed) is None:
+                return None  # closed meanwhile: the "yes" is a new request of its own
+            task = await uow.tasks.insert(request)
+        if task is None:
+            return await _earlier_or_conflict(msg, fingerprint, uow)
+    else:
+        change = _change_for(pending, msg, timezone, now)
+        if change.reason == SUPERSEDED:
+            await uow.tasks.advance(change)
+            return None
+        async with uow.transaction():
+            task = await uow.tasks.advance(change)
+            if task is not None and msg.idempotency_key and fingerprint:
+                await uow.tasks.add_receipt(msg.user.id, msg.idempotency_key, fingerprint, task.id)
+        if task is None:  # moved on meanwhile (the confirm endpoint, another device): a new request
+            return None
     if task.status is TaskStatus.QUEUED:
         await _publish(task, uow, queue)
     return Accepted(task=task, replayed=False)
@@ -255,21 +262,18 @@ def _clarifying(pending: Task) -> Intent | None:
     return next((intent for intent in CLARIFY_QUESTIONS if intent.value == candidate), None)
 
 
-async def _clarified(
+def _clarified(
     pending: Task,
     meant: Intent,
     msg: IncomingMessage,
     fingerprint: str | None,
     timezone: str,
     now: datetime,
-    uow: UnitOfWork,
-    queue: TaskQueue,
     registry: SkillRegistry,
-) -> Accepted | None:
-    """A yes to "Did you want me to ...?": the question is closed, and the first message becomes
-    a request for that action, in the same conversation. It then goes the usual way: asked for
-    what is missing, read back before anything irreversible. None when the question was closed
-    meanwhile (the "yes" is then a new request of its own)."""
+) -> tuple[TaskChange, NewTask]:
+    """A yes to "Did you want me to ...?": the question closed, and the first message as a new
+    request for that action in the same conversation. It then goes the usual way: asked for what
+    is missing, read back before anything irreversible."""
     original = str(pending.input.get("text", ""))
     slots = extract_slots(meant, original, now, timezone)
     parsed = ParsedIntent(
@@ -287,17 +291,7 @@ async def _clarified(
         f"clarified: the person meant {meant.value}",
         turn=msg.text,
     )
-    async with uow.transaction():
-        if await uow.tasks.advance(closed) is None:
-            return None
-        task = await uow.tasks.insert(
-            _new_task(replace(msg, text=original), parsed, registry, fingerprint, timezone, now)
-        )
-    if task is None:
-        return await _earlier_or_conflict(msg, fingerprint, uow)
-    if task.status is TaskStatus.QUEUED:
-        await _publish(task, uow, queue)
-    return Accepted(task=task, replayed=False)
+    return closed, _new_task(replace(msg, text=original), parsed, registry, fingerprint, timezone, now)
 
 
 def _in_language(reply: str | None, msg: IncomingMessage) -> str | None:
@@ -318,11 +312,11 @@ def _change_in_english(pending: Task, msg: IncomingMessage, timezone: str, now: 
     base = TaskChange(
         pending.id, msg.user.id, (pending.status,), TaskStatus.CANCELLED, SUPERSEDED, turn=msg.text
     )
-    if answer == Answer.NO and _clarifying(pending) is not None:
-        return replace(base, reason="cancelled by the person", reply=CLARIFY_NO_REPLY)
+    asking = _clarifying(pending) is not None
     if answer == Answer.NO:
-        return replace(base, reason="cancelled by the person", reply="All right, I won't do that.")
-    if _clarifying(pending) is not None:
+        no_reply = CLARIFY_NO_REPLY if asking else "All right, I won't do that."
+        return replace(base, reason="cancelled by the person", reply=no_reply)
+    if asking:  # anything but yes or no to "Did you want me to ...?" is a new request
         return base
     if pending.status is TaskStatus.AWAITING_CONFIRMATION:
         if answer == Answer.YES:
