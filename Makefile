@@ -22,14 +22,20 @@ help:
 	@echo "make soak        10 minutes at 200 msg/s: is memory flat? (SOAK_SECONDS, SOAK_RATE)"
 	@echo "make chaos       kill workers, scheduler and Redis under load; check nothing is lost or doubled"
 	@echo "make eval        intent engine quality on held-back data"
-	@echo "make crossval    intent engine: 5-fold out-of-fold recall on train + validation (~2 min)"
+	@echo "make crossval    intent engine: 5-fold out-of-fold recall on train + validation (~10 min)"
 	@echo "make eval-rag    knowledge answers: recall@5 and no-answer accuracy on the shipped corpus"
-	@echo "make train       retrain the shipped intent classifier"
+	@echo "make train       retrain the shipped intent classifier (~15 min)"
 	@echo "make clean       remove caches and build output (keeps .data)"
 	@echo "make reset-data  stop leftover local servers and delete .data"
 
-# The stamp makes `make venv` a no-op until pyproject.toml changes.
-venv: $(STAMP)
+SENTENCE_MODEL := models/onnx/all-minilm-l6-v2/model.onnx
+
+# The stamp makes `make venv` a no-op until pyproject.toml changes; the ONNX export of the sentence
+# model (the intent parser's second opinion, ~15 s, not in git) is made once after the install.
+venv: $(STAMP) $(SENTENCE_MODEL)
+
+$(SENTENCE_MODEL): $(STAMP) providers/minilm_onnx.py
+	$(PY) -m providers.minilm_onnx
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
