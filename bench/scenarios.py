@@ -196,6 +196,10 @@ PARSE_SAMPLES = [
     "set an alarm for 6 am",
     "could you book me a doctor's appointment next Tuesday at 3",
     "thanks so much",
+    # Wording the first model is unsure of, so the second (with the sentence vector) is asked:
+    "let my girl know I'm home safe",
+    "is the spa expecting me tomorrow",
+    "forget about the restaurant booking",
 ]
 
 
@@ -203,14 +207,18 @@ def parse_latency(rounds: int = 300) -> list[Row]:
     """The local parser in this process, model loaded once, as the API calls it."""
     from datetime import UTC, datetime
 
-    from providers.intent_classifier import IntentClassifier
     from providers.local_intents import LocalIntentParser
+    from providers.settings import Settings
+    from providers.wiring import build_classifier
 
     started = time.perf_counter()
-    parser = LocalIntentParser(IntentClassifier.load())
-    load_ms = (time.perf_counter() - started) * 1000
+    classifier = build_classifier(Settings())
+    parser = LocalIntentParser(classifier)
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    parser.parse_now(PARSE_SAMPLES[0], now=now, timezone="Europe/Stockholm")  # warm
+    for text in PARSE_SAMPLES:  # warm: loads the sentence model too
+        parser.parse_now(text, now=now, timezone="Europe/Stockholm")
+    load_ms = (time.perf_counter() - started) * 1000
+    second = sum(classifier.wants_second(classifier.first_pass(text)) for text in PARSE_SAMPLES)
     timings = []
     for _ in range(rounds):
         for text in PARSE_SAMPLES:
@@ -226,6 +234,7 @@ def parse_latency(rounds: int = 300) -> list[Row]:
             "p50 <= 10 ms",
             verdict(p50 <= 10),
             note=f"p99 {p99:.2f} ms (target <= 30 ms: {verdict(p99 <= 30)}); "
-            f"{len(timings):,} parses of {len(PARSE_SAMPLES)} messages; model load {load_ms:.0f} ms once",
+            f"{len(timings):,} parses of {len(PARSE_SAMPLES)} messages, {second} of which ask the second "
+            f"model (sentence vector; ~5 % of real messages); models load {load_ms:.0f} ms once",
         ),
     ]

@@ -22,6 +22,8 @@ from domain.intents import ACTIONS, Intent
 from domain.party_size import extract_party_size
 from nlu.split import Part, load_dev, load_examples
 from providers.intent_classifier import IntentClassifier
+from providers.settings import Settings
+from providers.wiring import build_classifier
 
 NARROW = frozenset(intent.value for intent in ACTIONS)
 """Actions that change something: book_*, cancel_booking, set_reminder, notify_family."""
@@ -223,8 +225,9 @@ def latency(predict: Callable[[str], object], texts: Sequence[str]) -> tuple[flo
 
 
 def evaluate(part: Part = "test", classifier: IntentClassifier | None = None) -> IntentEval:
-    """Score the shipped classifier (or the given one) on one split; the test split by default."""
-    classifier = classifier or IntentClassifier.load()
+    """Score the shipped classifier (or the given one) on one split; the test split by default.
+    The shipped one is built as the parser builds it: with its sentence model for the second opinion."""
+    classifier = classifier or build_classifier(Settings())
     shared, ours = load_dev(part), load_examples(part)
     shared_outcomes, our_outcomes = score_rows(classifier, shared), score_rows(classifier, ours)
     p50, p99 = latency(classifier.predict, [row["text"] for row in shared + ours])

@@ -8,6 +8,7 @@ one is for `eval.intents`. Needs scikit-learn (a dev dependency); the artefact n
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import time
 from collections import Counter
@@ -27,10 +28,12 @@ from providers.intent_classifier import (
     DEFAULT_PATH,
     FORMAT_VERSION,
     IntentClassifier,
+    SecondOpinion,
     blocks_of,
     features,
     normalise,
 )
+from providers.minilm_onnx import OnnxMiniLM
 
 LABELS = (
     "book_restaurant",
@@ -76,6 +79,28 @@ class Config:
     example_weight: float = 6.0
     """Our own examples are closer to real traffic than the crowd-written data: count them more."""
     max_iter: int = 3000
+    gate: float = 0.9
+    """The second model (TF-IDF + sentence vector) is asked when the first's top probability is
+    below this. Chosen by out-of-fold simulation on train + validation (models/README.md): above
+    0.99 nothing more is gained and more messages pay for a sentence vector."""
+
+
+class SentenceVectors:
+    """MiniLM sentence vectors of training texts, each computed once (cross-validation and
+    threshold tuning ask for the same texts many times)."""
+
+    def __init__(self, model: OnnxMiniLM) -> None:
+        self._model = model
+        self._known: dict[str, NDArray[np.float32]] = {}
+
+    def of(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        missing = sorted({t for t in texts if t not in self._known})
+        if missing:
+            self._known.update(zip(missing, self._model.embed(missing), strict=True))
+        return np.stack([self._known[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+    def embed_one(self, text: str) -> NDArray[np.float32]:
+        return self.of([text])[0]
 
 
 @dataclass
@@ -153,9 +178,22 @@ class Trained:
     config: Config
     matrix: Matrix
     model: LogisticRegression
+    second: LogisticRegression | None = None
+    """Over the same features plus the sentence vector (its last 384 columns)."""
+    vectors: SentenceVectors | None = None
 
     def classifier(self, threshold: float) -> IntentClassifier:
         """The run-time object, built from the fitted arrays (what the artefact will hold)."""
+        second = None
+        if self.second is not None:
+            coef = np.ascontiguousarray(self.second.coef_.T, dtype=np.float64)
+            assert list(self.second.classes_) == list(self.model.classes_)
+            second = SecondOpinion(
+                weights=coef[: len(self.matrix.vocabulary)],
+                dense=coef[len(self.matrix.vocabulary) :],
+                bias=self.second.intercept_.astype(np.float64),
+                gate=self.config.gate,
+            )
         return IntentClassifier(
             vocabulary=self.matrix.vocabulary,
             idf=self.matrix.idf,
@@ -163,19 +201,33 @@ class Trained:
             bias=self.model.intercept_.astype(np.float64),
             labels=[str(label) for label in self.model.classes_],
             threshold=threshold,
+            second=second,
+            embed=self.vectors.embed_one if self.vectors is not None else None,
         )
 
 
-def train(config: Config, shared: list[dict[str, Any]], ours: list[dict[str, Any]]) -> Trained:
-    """Fit vocabulary, idf and a multinomial logistic regression on the given rows."""
+def train(
+    config: Config,
+    shared: list[dict[str, Any]],
+    ours: list[dict[str, Any]],
+    vectors: SentenceVectors | None = None,
+) -> Trained:
+    """Fit vocabulary, idf and a multinomial logistic regression on the given rows; with
+    `vectors`, also the second model over the same features plus each text's sentence vector."""
     rows = shared + ours
     texts = [row["text"] for row in rows]
     labels = [training_label(row) for row in rows]
     matrix = fit_vocabulary(texts, config.min_df)
     weights = sample_weights(labels, [False] * len(shared) + [True] * len(ours), config)
+    features_ = matrix.transform(texts)
     model = LogisticRegression(C=config.c, max_iter=config.max_iter)
-    model.fit(matrix.transform(texts), labels, sample_weight=weights)
-    return Trained(config=config, matrix=matrix, model=model)
+    model.fit(features_, labels, sample_weight=weights)
+    second = None
+    if vectors is not None:
+        both = sparse.hstack([features_, sparse.csr_matrix(vectors.of(texts))]).tocsr()
+        second = LogisticRegression(C=config.c, max_iter=config.max_iter)
+        second.fit(both, labels, sample_weight=weights)
+    return Trained(config=config, matrix=matrix, model=model, second=second, vectors=vectors)
 
 
 FALSE_ACTION_BUDGET = 0.0025
@@ -195,29 +247,63 @@ class ThresholdPoint:
     """Gold action rows that did not become that action (asked back or mistaken)."""
 
 
-def threshold_curve(classifier: IntentClassifier, rows: Sequence[dict[str, Any]]) -> list[ThresholdPoint]:
+Predicted = list[tuple[dict[str, Any], str, float]]
+"""(row, top label, its probability) for rows a model did not train on."""
+
+
+def predict_rows(classifier: IntentClassifier, rows: Sequence[dict[str, Any]]) -> Predicted:
+    return [(row, *classifier.predict(row["text"])[:2]) for row in rows]
+
+
+FOLDS = 5
+
+
+def fold_of(row_id: str) -> int:
+    """A row's fold: a hash of its id (salted, so folds are independent of the split's buckets)."""
+    return int.from_bytes(hashlib.sha256(f"cv:{row_id}".encode()).digest()[:4], "big") % FOLDS
+
+
+def out_of_fold(config: Config, vectors: SentenceVectors | None = None) -> Predicted:
+    """Every shared train + validation row predicted by a model fitted without its fold; with
+    `vectors`, the second model is asked below the gate, as at run time. The test split is not read."""
+    shared = load_dev("train") + load_dev("validation")
+    ours = load_examples("train") + load_examples("validation")
+    if vectors is not None:
+        vectors.of([row["text"] for row in shared + ours])  # one batched pass
+    predicted: Predicted = []
+    for k in range(FOLDS):
+        model = train(
+            config,
+            [r for r in shared if fold_of(r["id"]) != k],
+            [r for r in ours if fold_of(r["id"]) != k],
+            vectors,
+        ).classifier(0.5)
+        predicted += predict_rows(model, [r for r in shared if fold_of(r["id"]) == k])
+        print(f"  fold {k + 1}/{FOLDS} done", flush=True)
+    return predicted
+
+
+def threshold_curve(predicted: Predicted) -> list[ThresholdPoint]:
     """False-action rate and missed actions for each threshold on the grid."""
-    predicted = [classifier.predict(row["text"])[:2] for row in rows]
-    gold = [row["intent"] for row in rows]
+    gold = [row["intent"] for row, _, _ in predicted]
     nones = sum(label == "none" for label in gold)
     curve = []
     for threshold in THRESHOLD_GRID:
-        chosen = [decide(label, p, threshold)[0].value for label, p in predicted]
+        chosen = [decide(label, p, threshold)[0].value for _, label, p in predicted]
         false = sum(g == "none" and c in ACTION_LABELS for g, c in zip(gold, chosen, strict=True))
         missed = sum(g in ACTION_LABELS and c != g for g, c in zip(gold, chosen, strict=True))
         curve.append(ThresholdPoint(threshold, false / max(nones, 1), missed))
     return curve
 
 
-def tune_threshold(
-    classifier: IntentClassifier, rows: Sequence[dict[str, Any]]
-) -> tuple[float, list[ThresholdPoint]]:
-    """The lowest threshold whose validation false-action rate is within FALSE_ACTION_BUDGET.
+def tune_threshold(predicted: Predicted) -> tuple[float, list[ThresholdPoint]]:
+    """The lowest threshold whose false-action rate on held-out predictions is within
+    FALSE_ACTION_BUDGET.
 
     Lowest, because every point above it only turns more real requests into questions back;
     if no threshold is within budget, the one with the fewest false actions.
     """
-    curve = threshold_curve(classifier, rows)
+    curve = threshold_curve(predicted)
     within = [point for point in curve if point.false_action_rate <= FALSE_ACTION_BUDGET]
     if within:
         return within[0].threshold, curve
@@ -234,7 +320,8 @@ def validation_log_loss(classifier: IntentClassifier, rows: Sequence[dict[str, A
 
 
 def choose_c(config: Config, grid: Sequence[float]) -> tuple[Trained, dict[float, float]]:
-    """Fit each C on train, keep the one with the lowest validation log loss."""
+    """Fit each C on train, keep the one with the lowest validation log loss (of the first model:
+    the second is fitted with the same C)."""
     shared, ours = load_part("train")
     validation = load_rows("validation")
     scores: dict[float, float] = {}
@@ -265,7 +352,20 @@ def export(trained: Trained, threshold: float, path: Path) -> None:
         threshold=np.array(threshold),
         c=np.array(trained.config.c),
         variant=np.array(trained.config.name),
+        **_second_arrays(classifier),
     )
+
+
+def _second_arrays(classifier: IntentClassifier) -> dict[str, NDArray[Any]]:
+    second = classifier.second
+    if second is None:
+        return {}
+    return {
+        "second_weights": second.weights.astype(np.float32),
+        "second_dense": second.dense.astype(np.float32),
+        "second_bias": second.bias.astype(np.float32),
+        "second_gate": np.array(second.gate),
+    }
 
 
 VARIANTS = {
@@ -283,7 +383,14 @@ def refit(trained: Trained) -> Trained:
     intents (about 70 rows each in train). The test split is still never seen."""
     shared, ours = load_part("train")
     more_shared, more_ours = load_part("validation")
-    return train(trained.config, shared + more_shared, ours + more_ours)
+    return train(trained.config, shared + more_shared, ours + more_ours, trained.vectors)
+
+
+def with_second(trained: Trained, vectors: SentenceVectors) -> Trained:
+    """The chosen first model's settings, fitted again with the second model beside it."""
+    shared, ours = load_part("train")
+    vectors.of([row["text"] for row in shared + ours + load_rows("validation")])  # one batched pass
+    return train(trained.config, shared, ours, vectors)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -292,19 +399,35 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--c", type=float, nargs="*", default=list(C_GRID), help="C values to try")
     parser.add_argument("--no-refit", action="store_true", help="ship the train-only fit")
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--no-second", action="store_true", help="ship the first model alone")
+    parser.add_argument(
+        "--threshold-on",
+        choices=("out-of-fold", "validation"),
+        default="out-of-fold",
+        help="tune the threshold on out-of-fold predictions over train + validation (~21k none rows; "
+        "slower) or on the validation split alone (~2.7k, where one row moves the rate 0.04 points)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     trained, _ = choose_c(VARIANTS[args.variant], args.c)
-    threshold, curve = tune_threshold(trained.classifier(0.5), load_rows("validation"))
+    vectors = None if args.no_second else SentenceVectors(OnnxMiniLM(threads=2))
+    if vectors is not None:
+        trained = with_second(trained, vectors)
+    if args.threshold_on == "validation":
+        held_out = predict_rows(trained.classifier(0.5), load_rows("validation"))
+    else:
+        held_out = out_of_fold(trained.config, vectors)
+    threshold, curve = tune_threshold(held_out)
     for point in curve:
         print(
-            f"  threshold {point.threshold:.2f}: validation false-action rate "
+            f"  threshold {point.threshold:.2f}: {args.threshold_on} false-action rate "
             f"{point.false_action_rate:.2%}, missed actions {point.missed}"
         )
     final = trained if args.no_refit else refit(trained)
     export(final, threshold, args.out)
     size = args.out.stat().st_size / 1e6
     print(f"{final.config.name}: C={final.config.c:g}, threshold={threshold:.2f}, refit={not args.no_refit},")
+    print(f"  second model: {final.second is not None} (gate {final.config.gate})")
     print(f"  {len(final.matrix.vocabulary)} features, wrote {args.out} ({size:.1f} MB)")
     print(f"  in {time.perf_counter() - started:.0f} s")
 

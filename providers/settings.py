@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = 8.0
     intent_model_path: Path | None = None
     """The local classifier's artefact; default: models/intent_classifier.npz of this checkout."""
+    intent_second_opinion: bool = True
+    """Ask the classifier's second model (which also reads a MiniLM sentence vector) when the
+    first is unsure: better recall on unusual wording, ~6-9 ms more for ~5 % of messages. Needs
+    the exported ONNX model (`make venv` makes it); off, the first model answers alone."""
+    sentence_model_dir: Path | None = None
+    """The ONNX export of all-MiniLM-L6-v2; default: models/onnx/all-minilm-l6-v2 of this checkout."""
 
     db_pool_min: int = 2
     db_pool_max: int = 20
@@ -120,6 +126,9 @@ class Settings(BaseSettings):
     knowledge_embed_threads: int = Field(default=2, ge=1, le=64)
     """Torch intra-op threads of the embedder in one worker process. 2 ingests ~30 % faster than 1
     on this 2-core machine (docs/benchmarks.md); set 1 when several workers share few cores."""
+    knowledge_question_onnx: bool = True
+    """Embed a single question with the ONNX export (`sentence_model_dir`) instead of torch: the
+    same vector in about a third of the time on a CPU without bfloat16. Torch keeps the batches."""
     knowledge_embed_precision: Literal["auto", "float32", "bfloat16"] = "auto"
     """`auto` embeds in bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX): about 3x
     faster than float32 at a cosine of 0.9999 to it; elsewhere bfloat16 is emulated and slower."""

@@ -16,6 +16,7 @@ from redis.asyncio.sentinel import Sentinel
 from domain.placeholder_parser import PlaceholderParser
 from domain.ports import Clock, IntentParser, TaskQueue
 from domain.skills import SkillRegistry, default_registry
+from providers import minilm_onnx
 from providers.breaker import CircuitBreaker
 from providers.clock import SystemClock
 from providers.fallback_parser import FallbackParser
@@ -65,11 +66,20 @@ def build_registry(settings: Settings) -> SkillRegistry:
     return registry
 
 
+def build_classifier(settings: Settings) -> IntentClassifier:
+    """The local intent classifier, with the sentence model for its second opinion if configured."""
+    classifier = IntentClassifier.load(settings.intent_model_path)
+    if settings.intent_second_opinion and classifier.second is not None:
+        directory = settings.sentence_model_dir or minilm_onnx.DEFAULT_DIR
+        classifier.embed = minilm_onnx.LazyOnnxMiniLM(directory, threads=1).embed_one
+    return classifier
+
+
 def build_parser(settings: Settings) -> IntentParser:
     """The configured parser; the LLM always has the local parser behind it."""
     if settings.parser == "placeholder":
         return PlaceholderParser()
-    local = LocalIntentParser(IntentClassifier.load(settings.intent_model_path))
+    local = LocalIntentParser(build_classifier(settings))
     if settings.parser == "local":
         return local
     if not settings.llm_base_url:
