@@ -21,8 +21,10 @@ from pathlib import Path
 from domain.chunking import chunk_text
 from domain.knowledge import EXTENSIONS, KnowledgeLimits, Passage
 from providers.document_text import DocumentTextExtractor
+from providers.knowledge import build_embedder
 from providers.minilm_embeddings import MiniLMEmbedder
 from providers.qdrant_index import QdrantKnowledgeIndex
+from providers.settings import Settings
 
 HERE = Path(__file__).resolve().parent / "knowledge"
 CORPUS = HERE / "corpus"
@@ -169,7 +171,7 @@ def render(part: str, s: Scores) -> str:
 
 
 def main() -> int:
-    threshold, dev, test, asked = asyncio.run(evaluate(MiniLMEmbedder()))
+    threshold, dev, test, asked = asyncio.run(evaluate(build_embedder(Settings())))
     names = {document_id(p.name): p.name for p in corpus_files()}
     for a in asked:
         q = a.question

@@ -7,6 +7,8 @@ index opened on first use, so processes that never answer (the API, other lanes)
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 import redis.asyncio as aioredis
 from openai import AsyncOpenAI
@@ -19,6 +21,7 @@ from domain.knowledge import (
     KnowledgeRepositories,
     TextExtractor,
 )
+from providers import minilm_onnx
 from providers.breaker import CircuitBreaker
 from providers.document_text import DocumentTextExtractor
 from providers.minilm_embeddings import DIMENSION, MiniLMEmbedder
@@ -26,6 +29,8 @@ from providers.openai_answers import OpenAIAnswerWriter
 from providers.postgres.knowledge import knowledge_repository
 from providers.qdrant_index import QdrantKnowledgeIndex
 from providers.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def knowledge_index(settings: Settings) -> QdrantKnowledgeIndex:
@@ -64,15 +69,28 @@ def limits(settings: Settings) -> KnowledgeLimits:
     )
 
 
+def build_embedder(settings: Settings) -> MiniLMEmbedder:
+    """Torch for ingest batches; the ONNX export, where it was made, for single questions."""
+    directory = settings.sentence_model_dir or minilm_onnx.DEFAULT_DIR
+    question_model = None
+    if settings.knowledge_question_onnx:
+        if (directory / minilm_onnx.GRAPH).exists():
+            question_model = minilm_onnx.LazyOnnxMiniLM(directory, threads=settings.knowledge_embed_threads)
+        else:
+            log.warning("no ONNX sentence model at %s: questions are embedded by torch (slower)", directory)
+    return MiniLMEmbedder(
+        batch_size=settings.knowledge_embed_batch,
+        threads=settings.knowledge_embed_threads,
+        precision=settings.knowledge_embed_precision,
+        question_model=question_model,
+    )
+
+
 def build(settings: Settings, pool: asyncpg.Pool, redis: aioredis.Redis) -> dict[type, object]:
     ports: dict[type, object] = {
         KnowledgeRepositories: knowledge_repository,
         TextExtractor: DocumentTextExtractor(),
-        Embedder: MiniLMEmbedder(
-            batch_size=settings.knowledge_embed_batch,
-            threads=settings.knowledge_embed_threads,
-            precision=settings.knowledge_embed_precision,
-        ),
+        Embedder: build_embedder(settings),
         KnowledgeIndex: knowledge_index(settings),
         KnowledgeLimits: limits(settings),
     }

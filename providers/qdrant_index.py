@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
+import numpy as np
 
 from domain.errors import PermanentError, TransientError
 from domain.knowledge import Chunk, Passage
@@ -88,7 +89,7 @@ class QdrantKnowledgeIndex:
             name = self.collection(tenant)
             if not self._exists(client, name):
                 continue
-            hits = client.query_points(name, query=list(vector), limit=limit, with_payload=True).points
+            hits = client.query_points(name, query=unit(vector), limit=limit, with_payload=True).points
             found += [_passage(hit) for hit in hits]
         return sorted(found, key=lambda p: p.score, reverse=True)[:limit]
 
@@ -108,7 +109,7 @@ class QdrantKnowledgeIndex:
         points = [
             models.PointStruct(
                 id=point_id(document_id, version, chunk.index),
-                vector=list(vector),
+                vector=unit(vector),
                 payload={
                     "document_id": str(document_id),
                     "version": version,
@@ -161,7 +162,11 @@ class QdrantKnowledgeIndex:
 
         name = self.collection(tenant)
         if not self._exists(client, name):
-            vectors = models.VectorParams(size=self._dimension, distance=models.Distance.COSINE)
+            # DOT, not COSINE: vectors are stored and asked for at unit length (`unit`), so the
+            # scores are the same cosines, and local mode's COSINE normalises every stored vector
+            # again on every query (18 of 20 ms at 10,000 points on a 2-core CPU; DOT is one
+            # matrix-vector product).
+            vectors = models.VectorParams(size=self._dimension, distance=models.Distance.DOT)
             client.create_collection(name, vectors_config=vectors)
             if self._url is not None:  # local mode has no payload indexes (it scans)
                 schema = models.PayloadSchemaType.KEYWORD
@@ -216,3 +221,12 @@ def _passage(hit: models.ScoredPoint) -> Passage:
         score=float(hit.score),
         chunk=int(payload.get("chunk", 0)),
     )
+
+
+def unit(vector: Sequence[float]) -> list[float]:
+    """The vector scaled to length 1 (the embedder's already are; this keeps DOT scores cosines
+    whatever an embedder returns), as the plain list the client sends."""
+    array = np.asarray(vector, dtype=np.float64)
+    norm = float(np.linalg.norm(array))
+    result: list[float] = (array / norm).tolist() if norm > 0 else array.tolist()
+    return result

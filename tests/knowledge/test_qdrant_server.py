@@ -68,7 +68,7 @@ async def test_replace_creates_a_collection_with_a_keyword_index_and_search_rank
     upsert = next(r for r in fake.requests if r.path.endswith("/points"))
     assert upsert.query["wait"] == "true"
     params = fake.engine.get_collection(CLINIC_KB).config.params.vectors
-    assert params.size == 3 and params.distance == Distance.COSINE  # type: ignore[union-attr]
+    assert params.size == 3 and params.distance == Distance.DOT  # type: ignore[union-attr]
     assert fake.payload_indexes == {CLINIC_KB: {"document_id": PayloadSchemaType.KEYWORD}}
     assert [(p.chunk, p.heading, p.text) for p in found] == [
         (1, "FAQ > Parking", "Ten free parking spaces."),

@@ -76,3 +76,26 @@ def test_the_lazy_model_loads_once_across_threads(reference: np.ndarray) -> None
         assert np.abs(vector - reference[1]).max() < 1e-5
     assert lazy._model is not None
 
+
+async def test_a_question_takes_the_onnx_path_and_gets_the_batch_paths_vector() -> None:
+    """A single text goes to the ONNX model (fast for one), batches to torch: the vectors agree,
+    so chunks embedded by one and questions by the other stay comparable."""
+    from providers.minilm_embeddings import MiniLMEmbedder
+
+    asked: list[str] = []
+    onnx_model = LazyOnnxMiniLM(DEFAULT_DIR)
+
+    class Recording:
+        def embed_one(self, text: str) -> np.ndarray:
+            asked.append(text)
+            return onnx_model.embed_one(text)
+
+    embedder = MiniLMEmbedder(question_model=Recording(), precision="float32")
+    question = "How often should I have my eyes tested?"
+    try:
+        [vector] = await embedder.embed([question])
+        [chunk_vector, _] = await embedder.embed([question, "another chunk of text"])
+    finally:
+        await embedder.aclose()
+    assert asked == [question]
+    assert np.abs(np.array(vector) - np.array(chunk_vector)).max() < 1e-5
