@@ -250,12 +250,6 @@ class IntentClassifier:
                 block /= math.sqrt(float(block @ block))
         return index, values
 
-    def logits(self, text: str) -> list[float]:
-        """The first model's logits."""
-        index, values = self.vector(text)
-        scores: list[float] = (values @ self.weights[index] + self.bias).tolist()
-        return scores
-
     def first_pass(self, text: str) -> FirstPass:
         index, values = self.vector(text)
         logits: list[float] = (values @ self.weights[index] + self.bias).tolist()
