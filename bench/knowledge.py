@@ -13,7 +13,8 @@ finds its passages among 10,000 chunks.
    filler (random unit vectors; local mode scans every vector, so its cost depends on the count, not
    on the content). p50 of `retrieve` (embed the question, query the collection) over the 104
    evaluation questions asked twice each, and of the Qdrant query alone.
-All with the defaults a worker uses: torch with one intra-op thread, batch 64, chunks of <= 80 words.
+All with the defaults a worker uses (`build_embedder`): 2 intra-op threads, batches of up to 64,
+chunks of <= 80 words.
 """
 
 from __future__ import annotations
@@ -221,8 +222,8 @@ def knowledge_rows(env: BenchEnv) -> list[Row]:
             f"knowledge: embed one question (MiniLM, {question_path}, "
             f"{settings.knowledge_embed_threads} threads)",
             f"{single_ms:.1f} ms p50",
-            note="50 calls of one short sentence; batched chunks (torch "
-            f"{embedder.precision}): {batch_rate:.0f} chunks/s (batches of 64, corpus chunks)",
+            note="50 calls of one short sentence; batched chunks "
+            f"({embedder.batch_engine}): {batch_rate:.0f} chunks/s (corpus chunks, batches of up to 64)",
         ),
         Row(
             "knowledge: ingest (extract, chunk, embed, upsert, mark ready)",

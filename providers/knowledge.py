@@ -70,19 +70,21 @@ def limits(settings: Settings) -> KnowledgeLimits:
 
 
 def build_embedder(settings: Settings) -> MiniLMEmbedder:
-    """Torch for ingest batches; the ONNX export, where it was made, for single questions."""
+    """The ONNX export, where it was made, for single questions and float32 batches (one session
+    for both); torch for bfloat16 batches, and for everything without the export."""
     directory = settings.sentence_model_dir or minilm_onnx.DEFAULT_DIR
-    question_model = None
-    if settings.knowledge_question_onnx:
+    onnx_model = None
+    if settings.knowledge_question_onnx or settings.knowledge_batch_onnx:
         if (directory / minilm_onnx.GRAPH).exists():
-            question_model = minilm_onnx.LazyOnnxMiniLM(directory, threads=settings.knowledge_embed_threads)
+            onnx_model = minilm_onnx.LazyOnnxMiniLM(directory, threads=settings.knowledge_embed_threads)
         else:
-            log.warning("no ONNX sentence model at %s: questions are embedded by torch (slower)", directory)
+            log.warning("no ONNX sentence model at %s: torch embeds everything (slower)", directory)
     return MiniLMEmbedder(
         batch_size=settings.knowledge_embed_batch,
         threads=settings.knowledge_embed_threads,
         precision=settings.knowledge_embed_precision,
-        question_model=question_model,
+        question_model=onnx_model if settings.knowledge_question_onnx else None,
+        batch_model=onnx_model if settings.knowledge_batch_onnx else None,
     )
 
 

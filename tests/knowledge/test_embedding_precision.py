@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 
-from providers.minilm_embeddings import MiniLMEmbedder, resolve_precision
+from providers.minilm_embeddings import MiniLMEmbedder, native_bfloat16, resolve_precision
 
 TEXTS = [
     "How often should I have my eyes tested?",
@@ -21,6 +22,16 @@ def test_auto_is_bfloat16_only_where_the_cpu_has_it() -> None:
     assert resolve_precision("auto", native=lambda: False) == "float32"
     assert resolve_precision("float32", native=lambda: True) == "float32"
     assert resolve_precision("bfloat16", native=lambda: False) == "bfloat16"
+
+
+def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags : fpu avx2 avx512f avx512_vnni\n")
+    assert native_bfloat16(cpuinfo) is False
+    cpuinfo.write_text("processor : 0\nflags : fpu avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert native_bfloat16(cpuinfo) is True
+    cpuinfo.write_text("processor : 0\nflags : fpu avx2 amx_bf16 amx_tile amx_int8\n")
+    assert native_bfloat16(cpuinfo) is True
 
 
 def test_bfloat16_vectors_match_float32_ones() -> None:

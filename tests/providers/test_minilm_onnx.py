@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from domain.errors import PermanentError
-from providers.minilm_onnx import DEFAULT_DIR, LazyOnnxMiniLM, OnnxMiniLM
+from providers.minilm_onnx import DEFAULT_DIR, LazyOnnxMiniLM, OnnxMiniLM, length_batches
 
 TEXTS = [
     "hi",
@@ -99,3 +99,64 @@ async def test_a_question_takes_the_onnx_path_and_gets_the_batch_paths_vector() 
         await embedder.aclose()
     assert asked == [question]
     assert np.abs(np.array(vector) - np.array(chunk_vector)).max() < 1e-5
+
+
+def test_length_batches_group_nearly_equal_lengths_and_keep_every_text_once() -> None:
+    lengths = [50, 12, 92, 26, 51, 13, 55, 90, 12, 49, 200, 3]
+    batches = length_batches(lengths, max_rows=3)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert 1 <= len(batch) <= 3
+        shortest, longest = min(lengths[i] for i in batch), max(lengths[i] for i in batch)
+        assert longest <= max(shortest * 1.1, shortest + 4)
+    assert [[lengths[i] for i in batch] for batch in batches] == [
+        [3],
+        [12, 12, 13],
+        [26],
+        [49, 50, 51],
+        [55],
+        [90, 92],
+        [200],
+    ]
+    assert length_batches([], max_rows=64) == []
+
+
+def test_batches_of_many_lengths_give_the_vectors_of_single_texts(onnx_model: OnnxMiniLM) -> None:
+    """Ingest batches are cut by length now: whatever the cut, each text gets its own vector."""
+    texts = [f"{'the clinic opens at nine ' * n}on weekdays" for n in range(1, 40)] + TEXTS
+    batched = onnx_model.embed(texts, max_rows=8)
+    for text, vector in zip(texts, batched, strict=True):
+        assert np.abs(vector - onnx_model.embed_one(text)).max() < 1e-5
+
+
+def test_the_lazy_model_embeds_batches_with_the_same_session(reference: np.ndarray) -> None:
+    lazy = LazyOnnxMiniLM(DEFAULT_DIR)
+    assert np.abs(lazy.embed(TEXTS) - reference).max() < 1e-5
+    first = lazy.loaded()
+    lazy.embed_one("hello")
+    assert lazy.loaded() is first
+
+
+async def test_float32_batches_take_the_onnx_path_without_loading_torch(reference: np.ndarray) -> None:
+    """With the export, a worker on a CPU without bfloat16 never loads the torch model: questions
+    and ingest batches share one ONNX Runtime session, and the vectors are sentence-transformers'."""
+    from providers.minilm_embeddings import MiniLMEmbedder
+
+    onnx_model = LazyOnnxMiniLM(DEFAULT_DIR)
+    embedder = MiniLMEmbedder(precision="float32", question_model=onnx_model, batch_model=onnx_model)
+    try:
+        vectors = await embedder.embed(TEXTS)
+        [question] = await embedder.embed([TEXTS[1]])
+    finally:
+        await embedder.aclose()
+    assert np.abs(np.array(vectors) - reference).max() < 1e-5
+    assert np.abs(np.array(question) - reference[1]).max() < 1e-5
+    assert embedder.batch_engine == "ONNX Runtime float32"
+    assert embedder._model is None  # torch's model was never loaded
+
+
+def test_bfloat16_batches_stay_on_torch() -> None:
+    from providers.minilm_embeddings import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder(precision="bfloat16", batch_model=LazyOnnxMiniLM(DEFAULT_DIR))
+    assert embedder.batch_engine == "torch bfloat16"
