@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from api.routes import (
     venues,
 )
 from api.upload_limits import EdgeWithUploads
+from providers.fallback_parser import WarmsUp
 from providers.settings import Settings
 from providers.wiring import Providers, build_providers
 
@@ -55,6 +57,8 @@ def create_app(settings: Settings, providers: Providers | None = None) -> FastAP
         own = providers is None
         app.state.providers = providers or await build_providers(settings)
         if own:
+            if settings.intent_warm_up and isinstance(app.state.providers.parser, WarmsUp):
+                await asyncio.to_thread(app.state.providers.parser.warm_up)
             _settle_the_heap()
         try:
             yield

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     """Ask the classifier's second model (which also reads a MiniLM sentence vector) when the
     first is unsure: better recall on unusual wording, ~6-9 ms more for ~5 % of messages. Needs
     the exported ONNX model (`make venv` makes it); off, the first model answers alone."""
+    intent_warm_up: bool = True
+    """The API loads the sentence model at start-up instead of on the first unsure message."""
     sentence_model_dir: Path | None = None
     """The ONNX export of all-MiniLM-L6-v2; default: models/onnx/all-minilm-l6-v2 of this checkout."""
 
