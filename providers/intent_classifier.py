@@ -27,7 +27,7 @@ from providers.intent_cues import cues
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "intent_classifier.npz"
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 """Bumped whenever the features or the artefact layout change: an old artefact is refused.
 4: a second model over the same features plus a MiniLM sentence vector, asked when the first is
 unsure (`SecondOpinion`)."""
@@ -108,13 +108,19 @@ def _softmax(logits: list[float]) -> list[float]:
 @dataclass(frozen=True)
 class SecondOpinion:
     """A second linear model, over the same TF-IDF features plus the message's MiniLM sentence
-    vector, asked only when the first model's top probability is below `gate`.
+    vector, asked only when the first model's top probability is below `gate`. The answer is then
+    both models' opinions pooled: the softmax of the mean of their logits (the normalised
+    geometric mean of their probabilities).
 
     Why: words the labelled data never pairs with an intent ("unbook", "any alerts I asked for")
     are unknown to n-grams, but a sentence model places them near their meaning; it lifts
     out-of-fold recall on the small intents (models/README.md). Why only below the gate: the
     sentence vector costs ~6-9 ms of CPU against 0.05 ms, and most messages are plain enough for
     the first model; asking it for every message would cut the API's throughput several times.
+    Why pooled rather than replaced (format 5): where the first model was fairly sure of a right
+    answer, the second alone sometimes fell below the threshold ("please give me a reminder",
+    0.82 -> 0.52) and the message was asked back. Out of fold, pooling lifted small-intent recall
+    from 0.974 to 0.980 at the same false-action rate (models/README.md).
     """
 
     weights: NDArray[np.float64]
@@ -131,6 +137,7 @@ class FirstPass:
 
     index: NDArray[np.intp]
     values: NDArray[np.float64]
+    logits: list[float]
     probabilities: list[float]
 
 
@@ -253,18 +260,18 @@ class IntentClassifier:
     def first_pass(self, text: str) -> FirstPass:
         index, values = self.vector(text)
         logits: list[float] = (values @ self.weights[index] + self.bias).tolist()
-        return FirstPass(index, values, _softmax(logits))
+        return FirstPass(index, values, logits, _softmax(logits))
 
     def wants_second(self, first: FirstPass) -> bool:
         """Whether the second model should be asked: there is one, and the first is unsure."""
         return self.second is not None and max(first.probabilities) < self.second.gate
 
     def second_pass(self, first: FirstPass, embedding: NDArray[np.float32]) -> list[float]:
-        """The second model's probabilities, from the first pass's features and the sentence vector."""
+        """Both models' pooled probabilities, from the first pass and the sentence vector."""
         assert self.second is not None
         second = self.second
         logits = first.values @ second.weights[first.index] + embedding @ second.dense + second.bias
-        return _softmax(logits.tolist())
+        return _softmax([(a + b) / 2 for a, b in zip(first.logits, logits.tolist(), strict=True)])
 
     def probabilities(self, text: str) -> NDArray[np.float64]:
         """Probability of each label, in the order of `self.labels` (the second model's where asked)."""

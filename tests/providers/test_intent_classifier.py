@@ -213,7 +213,7 @@ def test_cues_are_a_block_of_their_own(classifier: IntentClassifier) -> None:
 
 
 UNUSUAL = {
-    # Written for this test, in wording the first model is unsure of: the second one decides.
+    # Written for this test, in wording the first model is unsure of: the second one is asked.
     "let my girl know I'm home safe": Intent.NOTIFY_FAMILY,
     "is the spa expecting me tomorrow": Intent.BOOKING_STATUS,
     "forget about the restaurant booking": Intent.CANCEL_BOOKING,
@@ -230,19 +230,31 @@ def test_the_shipped_artefact_carries_a_second_opinion(classifier: IntentClassif
 
 @pytest.mark.parametrize("text", sorted(UNUSUAL))
 def test_the_second_model_reads_the_sentence_vector(classifier: IntentClassifier, text: str) -> None:
-    """Below the gate, the answer is the second linear model over the same features and the
-    message's sentence vector, exactly; and it is the request the person made."""
+    """Below the gate, the answer pools the first model with the second linear model over the same
+    features and the message's sentence vector (the mean of their logits), exactly; and it is the
+    request the person made."""
     first = classifier.first_pass(text)
     assert classifier.wants_second(first)
     assert classifier.embed is not None and classifier.second is not None
     embedding = classifier.embed(text)
     second = classifier.second
     logits = first.values @ second.weights[first.index] + embedding @ second.dense + second.bias
-    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    pooled = (logits + np.array(first.logits)) / 2
+    expected = np.exp(pooled - pooled.max()) / np.exp(pooled - pooled.max()).sum()
+    # the same as the normalised geometric mean of the two models' probabilities
+    alone = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    geometric = np.sqrt(alone * np.array(first.probabilities))
+    assert expected == pytest.approx(geometric / geometric.sum(), abs=1e-9)
     assert classifier.probabilities(text) == pytest.approx(expected, abs=1e-9)
-    assert parse(classifier, text) == (UNUSUAL[text], False, False)
-    label, probability, _ = classifier.decided(first.probabilities)
-    assert decide(label, probability, classifier.threshold)[0] is not UNUSUAL[text]  # alone, it would not
+    # The sentence vector adds evidence for the request the person made...
+    right = classifier.labels.index(UNUSUAL[text].value)
+    assert expected[right] > first.probabilities[right] + 0.1
+    # ...and the answer is that request, or a question back about exactly it: never another action.
+    label, probability, _ = classifier.predict(text)
+    assert label == UNUSUAL[text].value
+    intent, unsupported, unsure = decide(label, probability, classifier.threshold)
+    assert not unsupported
+    assert intent is UNUSUAL[text] or (intent is Intent.NONE and unsure)
 
 
 def test_a_plain_message_never_pays_for_a_sentence_vector(classifier: IntentClassifier) -> None:
