@@ -21,6 +21,7 @@ from domain.slot_extraction import extract_slots, venue
 from domain.slots import Slots, missing_slots
 from domain.tasks import TaskStatus
 from domain.timeexpr import resolve
+from domain.wording import Said, clock_sv, contact_sv, said, short_date_sv, short_weekday_sv, weekday_sv
 
 CONFIRM = frozenset(
     {
@@ -58,6 +59,8 @@ QUESTIONS = {
     "question": "What would you like to know?",
 }
 
+MORE_PLEASE = "Could you tell me more?"
+CHECKING_REPLY = "Let me check that for you."
 UNSURE_REPLY = "Sorry, I'm not sure what you'd like me to do. Could you say it another way?"
 UNSUPPORTED_REPLY = "I'm sorry, I can't do that yet."
 
@@ -116,11 +119,11 @@ def next_step(intent: Intent, slots: Slots, now: datetime, timezone: str, *, con
     if missing:
         return Step(
             TaskStatus.NEEDS_INPUT,
-            QUESTIONS.get(missing[0], "Could you tell me more?"),
+            QUESTIONS.get(missing[0], MORE_PLEASE),
             f"asked for {missing[0]}",
         )
     if intent in READ_BACK_BY_SKILL:
-        return Step(TaskStatus.QUEUED, "Let me check that for you.", "checking availability")
+        return Step(TaskStatus.QUEUED, CHECKING_REPLY, "checking availability")
     needs_confirmation = intent in CONFIRM and (intent is not Intent.SET_REMINDER or confirm_reminders)
     if needs_confirmation:
         return Step(
@@ -206,23 +209,37 @@ def _bare_number(text: str) -> int | None:
 
 
 def read_back(intent: Intent, slots: Slots, now: datetime, timezone: str) -> str:
-    when = _when(slots.start, now, timezone) if slots.start else ""
+    """The question before an irreversible action, in English and Swedish (a `Said`)."""
+    when = _when(slots.start, now, timezone) if slots.start else said("", "")
+    venue = slots.venue or ""
     if intent is Intent.BOOK_RESTAURANT:
-        return f"Book a table for {slots.party_size} at {slots.venue}, {when}?"
+        return said(
+            f"Book a table for {slots.party_size} at {venue}, {when}?",
+            f"Boka ett bord för {slots.party_size} på {venue}, {when.sv}?",
+        )
     if intent is Intent.BOOK_APPOINTMENT:
-        what = f"a {slots.service}" if slots.service else "an appointment"
-        return f"Book {what} at {slots.venue}, {when}?"
+        what = said("an appointment", "en tid")
+        if slots.service:
+            what = said(f"a {slots.service}", f"en tid för {slots.service}")
+        return said(f"Book {what} at {venue}, {when}?", f"Boka {what.sv} på {venue}, {when.sv}?")
     if intent is Intent.CANCEL_BOOKING:
-        target = " ".join(x for x in (f"at {slots.venue}" if slots.venue else "", when) if x)
-        return f"Cancel your booking {target}?".replace("  ", " ").replace(" ?", "?")
+        at = said(f"at {venue}", f"på {venue}") if venue else said("", "")
+        return said(
+            " ".join(f"Cancel your booking {at} {when}".split()) + "?",
+            " ".join(f"Avboka din bokning {at.sv} {when.sv}".split()) + "?",
+        )
     if intent is Intent.NOTIFY_FAMILY:
-        return f'Send {you_form(slots.contact or "")} this message: "{slots.message}"?'
+        contact = slots.contact or ""
+        return said(
+            f'Send {you_form(contact)} this message: "{slots.message}"?',
+            f'Skicka det här meddelandet till {contact_sv(contact)}: "{slots.message}"?',
+        )
     if intent is Intent.SET_REMINDER:
         return read_back_text(slots.what or "", slots.dose, _reminder_when(slots, when, now, timezone))
-    return "Shall I go ahead?"
+    return said("Shall I go ahead?", "Ska jag göra det?")
 
 
-def _reminder_when(slots: Slots, when: str, now: datetime, timezone: str) -> str:
+def _reminder_when(slots: Slots, when: Said, now: datetime, timezone: str) -> Said:
     """ "every day at 08:00" for a repeating reminder, as its confirmation will say it; the
     one-off's day and time otherwise (or when the rule cannot be read: the skill rejects it)."""
     if not (slots.recurrence and slots.start):
@@ -231,17 +248,27 @@ def _reminder_when(slots: Slots, when: str, now: datetime, timezone: str) -> str
         first = slots.start.astimezone(UTC).replace(microsecond=0)
         return Schedule(first, normalize_rule(slots.recurrence), timezone).describe(now)
     except (InvalidInput, ValueError):
-        return f"{when} (repeating)"
+        return said(f"{when} (repeating)", f"{when.sv} (återkommande)")
 
 
-def _when(start: datetime, now: datetime, timezone: str) -> str:
+def _when(start: datetime, now: datetime, timezone: str) -> Said:
     """'tomorrow (Tue 24 Nov) at 19:00': the relative day a person says, and the date to be sure."""
     zone = ZoneInfo(timezone)
     local, today = start.astimezone(zone), now.astimezone(zone).date()
     days = (local.date() - today).days
-    clock = f"at {local:%H:%M}"
+    clock, klockan = f"at {local:%H:%M}", clock_sv(local)
     if days in (0, 1):
-        return f"{'today' if days == 0 else 'tomorrow'} ({local:%a} {local.day} {local:%b}) {clock}"
+        return said(
+            f"{'today' if days == 0 else 'tomorrow'} ({local:%a} {local.day} {local:%b}) {clock}",
+            f"{'i dag' if days == 0 else 'i morgon'} "
+            f"({short_weekday_sv(local)} {short_date_sv(local)}) {klockan}",
+        )
     if 1 < days < 7:
-        return f"on {local:%A} ({local.day} {local:%b}) {clock}"
-    return f"on {local:%a} {local.day} {local:%b} {clock}"
+        return said(
+            f"on {local:%A} ({local.day} {local:%b}) {clock}",
+            f"på {weekday_sv(local)} ({short_date_sv(local)}) {klockan}",
+        )
+    return said(
+        f"on {local:%a} {local.day} {local:%b} {clock}",
+        f"{short_weekday_sv(local)} {short_date_sv(local)} {klockan}",
+    )

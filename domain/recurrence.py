@@ -25,6 +25,17 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 
 from domain.errors import InvalidInput
+from domain.wording import (
+    MONTHS_SV,
+    WEEKDAYS_SV,
+    Said,
+    clock_sv,
+    join,
+    said,
+    short_date_sv,
+    short_weekday_sv,
+    weekday_sv,
+)
 
 __all__ = ["Schedule", "check_schedule", "describe_once", "parse_rule"]
 
@@ -100,8 +111,8 @@ class Schedule:
             due = self.next_after(due)
         return found
 
-    def describe(self, now: datetime) -> str:
-        """Plain words: "every day at 08:00", "tomorrow at 09:00"."""
+    def describe(self, now: datetime) -> Said:
+        """Plain words: "every day at 08:00", "tomorrow at 09:00" (with their Swedish)."""
         if self.rule is None:
             return describe_once(self.first_at, now, self.timezone)
         return _describe_rule(parse_rule(self.rule), self.local_start)
@@ -250,23 +261,31 @@ def _transition_slack(instant: datetime, zone: ZoneInfo) -> timedelta:
 # ------------------------------------------------------------------------------------ plain words
 
 
-def describe_once(at: datetime, now: datetime, timezone: str) -> str:
-    """'today at 09:00', 'tomorrow at 09:00', 'on Friday 27 Nov at 09:00', 'on Mon 4 Jan 2027 at 09:00'."""
+def describe_once(at: datetime, now: datetime, timezone: str) -> Said:
+    """'today at 09:00', 'tomorrow at 09:00', 'on Friday 27 Nov at 09:00', 'on Mon 4 Jan 2027 at 09:00'
+    (and the same in Swedish)."""
     zone = ZoneInfo(timezone)
     local = at.astimezone(zone)
     days = (local.date() - now.astimezone(zone).date()).days
-    clock = f"at {local:%H:%M}"
+    clock, klockan = f"at {local:%H:%M}", clock_sv(local)
     if days == 0:
-        return f"today {clock}"
+        return said(f"today {clock}", f"i dag {klockan}")
     if days == 1:
-        return f"tomorrow {clock}"
+        return said(f"tomorrow {clock}", f"i morgon {klockan}")
     if 1 < days < 7:
-        return f"on {local:%A} {local.day} {local:%b} {clock}"
+        return said(
+            f"on {local:%A} {local.day} {local:%b} {clock}",
+            f"på {weekday_sv(local)} {short_date_sv(local)} {klockan}",
+        )
     year = f" {local.year}" if local.year != now.astimezone(zone).year else ""
-    return f"on {local:%a} {local.day} {local:%b}{year} {clock}"
+    return said(
+        f"on {local:%a} {local.day} {local:%b}{year} {clock}",
+        f"{short_weekday_sv(local)} {short_date_sv(local)}{year} {klockan}",
+    )
 
 
 _SUB_DAILY = {"SECONDLY": "second", "MINUTELY": "minute", "HOURLY": "hour"}
+_SUB_DAILY_SV = {"SECONDLY": "sekund", "MINUTELY": "minut", "HOURLY": "timme"}
 _PLAIN = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST"})
 _SAYABLE: dict[str, frozenset[str]] = {
     "DAILY": _PLAIN | {"BYHOUR", "BYMINUTE", "BYSECOND"},
@@ -274,22 +293,35 @@ _SAYABLE: dict[str, frozenset[str]] = {
     "MONTHLY": _PLAIN | {"BYHOUR", "BYMINUTE", "BYSECOND", "BYMONTHDAY"},
     "YEARLY": _PLAIN | {"BYHOUR", "BYMINUTE", "BYSECOND", "BYMONTHDAY", "BYMONTH"},
 } | {freq: _PLAIN for freq in _SUB_DAILY}
-_GENERIC = "on a repeating schedule"
+_GENERIC = said("on a repeating schedule", "enligt ett återkommande schema")
 
 
-def _describe_rule(parts: dict[str, str], start: datetime) -> str:
+def _every_sv(interval: int, unit: str) -> str:
+    """ "varje dag", "varannan dag", "var 3:e dag" """
+    if interval == 1:
+        return f"varje {unit}"
+    return f"varannan {unit}" if interval == 2 else f"var {interval}:e {unit}"
+
+
+def _describe_rule(parts: dict[str, str], start: datetime) -> Said:
     freq = parts["FREQ"]
     if not set(parts) <= _SAYABLE[freq]:
         return _GENERIC
     interval = int(parts.get("INTERVAL", "1") or "1")
     if freq in _SUB_DAILY:
         unit = _SUB_DAILY[freq]
-        return f"every {unit}" if interval == 1 else f"every {interval} {unit}s"
-    clock = "at " + _and(_clock_times(parts, start))
+        return said(
+            f"every {unit}" if interval == 1 else f"every {interval} {unit}s",
+            _every_sv(interval, _SUB_DAILY_SV[freq]),
+        )
+    times = _clock_times(parts, start)
+    clock = said("at " + join(times, "and"), "kl. " + join(times, "och"))
     if freq == "DAILY":
-        return f"{'every day' if interval == 1 else f'every {interval} days'} {clock}"
+        every = said("every day" if interval == 1 else f"every {interval} days", _every_sv(interval, "dag"))
+        return said(f"{every} {clock}", f"{every.sv} {clock.sv}")
     if freq == "WEEKLY":
-        return f"{_weekly(parts, start, interval)} {clock}"
+        weekly = _weekly(parts, start, interval)
+        return said(f"{weekly} {clock}", f"{weekly.sv} {clock.sv}")
     return _monthly_or_yearly(parts, start, interval, clock)
 
 
@@ -299,31 +331,48 @@ def _clock_times(parts: dict[str, str], start: datetime) -> list[str]:
     return [f"{h:02d}:{m:02d}" for h in hours for m in minutes]
 
 
-def _weekly(parts: dict[str, str], start: datetime, interval: int) -> str:
+def _weekly(parts: dict[str, str], start: datetime, interval: int) -> Said:
     codes = parts["BYDAY"].split(",") if "BYDAY" in parts else [list(_DAYS)[start.weekday()]]
     ordered = [code for code in _DAYS if code in codes]
     if len(ordered) == 7:
-        days = "day"
+        days = said("day", "dag")
     elif ordered == ["MO", "TU", "WE", "TH", "FR"]:
-        days = "weekday"
+        days = said("weekday", "vardag")
     else:
-        days = _and([_DAYS[code] for code in ordered])
+        names_sv = [WEEKDAYS_SV[list(_DAYS).index(code)] for code in ordered]
+        days = said(join([_DAYS[code] for code in ordered], "and"), join(names_sv, "och"))
     if interval == 1:
-        return f"every {days}"
-    return f"every {'other week' if interval == 2 else f'{interval} weeks'} on {days}"
+        return said(f"every {days}", f"varje {days.sv}")
+    return said(
+        f"every {'other week' if interval == 2 else f'{interval} weeks'} on {days}",
+        f"{_every_sv(interval, 'vecka')} på {days.sv}",
+    )
 
 
-def _monthly_or_yearly(parts: dict[str, str], start: datetime, interval: int, clock: str) -> str:
+def _monthly_or_yearly(parts: dict[str, str], start: datetime, interval: int, clock: Said) -> Said:
     monthdays = [int(d) for d in parts.get("BYMONTHDAY", str(start.day)).split(",")]
-    days = _and([_ordinal(d) for d in monthdays])
+    days = said(
+        join([_ordinal(d) for d in monthdays], "and"), join([_ordinal_sv(d) for d in monthdays], "och")
+    )
     if parts["FREQ"] == "MONTHLY":
-        every = "every month" if interval == 1 else f"every {interval} months"
-        return f"on the {days} of {every} {clock}"
+        every = said(
+            "every month" if interval == 1 else f"every {interval} months", _every_sv(interval, "månad")
+        )
+        return said(f"on the {days} of {every} {clock}", f"den {days.sv} {every.sv} {clock.sv}")
     months = [int(m) for m in parts.get("BYMONTH", str(start.month)).split(",")]
-    every = "every year" if interval == 1 else f"every {interval} years"
+    every = said("every year" if interval == 1 else f"every {interval} years", _every_sv(interval, "år"))
+    names = [_MONTHS[m - 1] for m in months]
+    names_sv = [MONTHS_SV[m - 1] for m in months]
     if len(monthdays) != 1 or monthdays[0] < 0:
-        return f"{every} on the {days} of {_and([_MONTHS[m - 1] for m in months])} {clock}"
-    return f"{every} on {_and([f'{monthdays[0]} {_MONTHS[m - 1]}' for m in months])} {clock}"
+        return said(
+            f"{every} on the {days} of {join(names, 'and')} {clock}",
+            f"{every.sv} den {days.sv} i {join(names_sv, 'och')} {clock.sv}",
+        )
+    day = monthdays[0]
+    return said(
+        f"{every} on {join([f'{day} {name}' for name in names], 'and')} {clock}",
+        f"{every.sv} den {join([f'{day} {name}' for name in names_sv], 'och')} {clock.sv}",
+    )
 
 
 def _ordinal(day: int) -> str:
@@ -335,7 +384,11 @@ def _ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
-def _and(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+def _ordinal_sv(day: int) -> str:
+    """ "1", "sista dagen", "2:a sista dagen" (Swedish dates take the plain number: "den 15")."""
+    if day == -1:
+        return "sista dagen"
+    if day < 0:
+        n = -day
+        return f"{n}:{'a' if n % 10 in (1, 2) and n % 100 not in (11, 12) else 'e'} sista dagen"
+    return str(day)

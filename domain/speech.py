@@ -4,7 +4,6 @@ cache, languages), and the ports the speech providers implement. Pure: no I/O he
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,10 +11,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from domain.conversation import CLARIFY_NO_REPLY, CLARIFY_QUESTIONS, UNSUPPORTED_REPLY, UNSURE_REPLY
+from domain.conversation import (
+    CHECKING_REPLY,
+    CLARIFY_NO_REPLY,
+    CLARIFY_QUESTIONS,
+    MORE_PLEASE,
+    QUESTIONS,
+    UNSUPPORTED_REPLY,
+    UNSURE_REPLY,
+)
 from domain.errors import DomainError
 from domain.intents import Intent
 from domain.ports import UnitOfWork
+from domain.wording import Said, detect_language
 
 TRANSCRIBE_SKILL = "transcribe"
 SPEAK_REPLY_SKILL = "speak_reply"
@@ -229,30 +237,6 @@ def audio_path(audio_id: uuid.UUID) -> str:
     return f"/v1/audio/{audio_id}"
 
 
-_SWEDISH_LETTERS = re.compile(r"[åäöÅÄÖ]")
-_WORD = re.compile(r"[a-zåäöéü']+")
-_SWEDISH = (
-    "och att det som är jag du inte en ett på för med har till av om vad kan min mitt mig dig hej tack "
-    "ja nej boka påminn påminnelse imorgon idag klockan vill skulle gärna bord tid ringa mamma pappa "
-    "hur när var vem snälla"
-)
-_ENGLISH = (
-    "the and to of a is i you it that in for my me on with please what can book remind tomorrow today "
-    "at hi hello thanks yes no table call"
-)
-_SWEDISH_WORDS = frozenset(_SWEDISH.split())
-_ENGLISH_WORDS = frozenset(_ENGLISH.split())
-
-
-def detect_language(text: str) -> str:
-    """`sv` or `en` from the words of a message: good enough to pick the reply's language when the
-    person has not set one. Ties and unknown languages are English."""
-    words = _WORD.findall(text.lower())
-    swedish = sum(w in _SWEDISH_WORDS for w in words) + 2 * len(_SWEDISH_LETTERS.findall(text))
-    english = sum(w in _ENGLISH_WORDS for w in words)
-    return "sv" if swedish > english else "en"
-
-
 def reply_language(setting: str | None, detected: str | None, text: str) -> str:
     """The user's setting, else the language the recogniser heard, else one guessed from the text."""
     for language in (setting, detected):
@@ -286,9 +270,46 @@ SWEDISH: dict[str, str] = {
     CLARIFY_QUESTIONS[Intent.SET_REMINDER]: "Ville du att jag skulle lägga in en påminnelse?",
     CLARIFY_QUESTIONS[Intent.LIST_REMINDERS]: "Ville du höra dina påminnelser?",
     CLARIFY_QUESTIONS[Intent.NOTIFY_FAMILY]: "Ville du att jag skulle skicka ett meddelande till någon?",
+    QUESTIONS["party_size"]: "För hur många personer?",
+    QUESTIONS["start"]: "Vilken dag och tid vill du ha?",
+    QUESTIONS["venue"]: "Var vill du boka?",
+    QUESTIONS["what"]: "Vad ska jag påminna dig om?",
+    QUESTIONS["contact"]: "Vem ska jag skicka det till?",
+    QUESTIONS["message"]: "Vad ska jag säga till dem?",
+    QUESTIONS["question"]: "Vad vill du veta?",
+    MORE_PLEASE: "Kan du berätta lite mer?",
+    CHECKING_REPLY: "Jag kollar det åt dig.",
+    "That time has already passed. What day and time would you like?": (
+        "Den tiden har redan varit. Vilken dag och tid vill du ha?"
+    ),
+    "Which restaurant would you like?": "Vilken restaurang vill du boka?",
+    "Where would you like the appointment?": "Var vill du boka tiden?",
+    "I couldn't find a booking like that.": "Jag hittade ingen sådan bokning.",
+    "You have no upcoming bookings.": "Du har inga kommande bokningar.",
+    "Who should I send it to? You have no contacts yet: add one in the app, then tell me.": (
+        "Vem ska jag skicka det till? Du har inga kontakter än: lägg till en i appen och säg sedan till."
+    ),
+    "I don't know. I couldn't find that in your documents.": (
+        "Det vet jag inte. Jag hittade det inte i dina dokument."
+    ),
+    "I don't know the answer to that yet: no documents have been added for me to look in.": (
+        "Det vet jag inte än: inga dokument har lagts till som jag kan leta i."
+    ),
+    "I'm still reading the documents you added. Please ask me again in a moment.": (
+        "Jag läser fortfarande dokumenten du lade till. Fråga mig gärna igen om en liten stund."
+    ),
+    "Sorry, I couldn't understand when to remind you. Could you say it another way?": (
+        "Förlåt, jag förstod inte när jag ska påminna dig. Kan du säga det på ett annat sätt?"
+    ),
+    "That time has already passed, so I haven't set a reminder.": (
+        "Den tiden har redan varit, så jag har inte lagt in någon påminnelse."
+    ),
+    "Thank you. There is no reminder waiting for an answer right now.": (
+        "Tack. Det finns ingen påminnelse som väntar på svar just nu."
+    ),
 }
 """Swedish for the fixed replies. Replies composed from a request's details (read-backs, times,
-venue names) have no entry: they stay English, and are spoken with the English voice."""
+venue names) carry their Swedish themselves (`domain.wording.Said`)."""
 
 NO_SPEECH_REPLY = "Sorry, I couldn't hear any words in that recording. Could you say it again?"
 SWEDISH[NO_SPEECH_REPLY] = "Förlåt, jag hörde inga ord i inspelningen. Kan du säga det igen?"
@@ -302,7 +323,10 @@ _IN_SWEDISH = frozenset(SWEDISH.values())
 
 def localize(reply: str, language: str) -> tuple[str, str]:
     """The reply in the language if we have it there, with the language it is now in (a reply
-    already put in Swedish, as the API does with its questions, stays Swedish)."""
+    already put in Swedish, as the API does with its questions, stays Swedish). A composed reply
+    (`domain.wording.Said`) carries its Swedish; what is returned is always a plain str."""
+    if isinstance(reply, Said):
+        return (reply.sv, "sv") if language == "sv" else (str(reply), DEFAULT_LANGUAGE)
     if reply in _IN_SWEDISH:
         return reply, "sv"
     if language == "sv" and reply in SWEDISH:

@@ -239,3 +239,18 @@ async def test_the_yes_to_a_doubtful_request_is_spoken_once(
             task_id,
         )
         assert spoken == 1
+
+
+async def test_a_swedish_speaker_hears_questions_and_read_backs_in_swedish(chat: httpx.AsyncClient) -> None:
+    """Composed replies (read-backs with their dates) carry their Swedish; the person's setting
+    picks it. The person's own words are quoted as they said them."""
+    me = await chat.patch("/v1/me", json={"language": "sv"})
+    assert me.status_code == 200 and me.json()["language"] == "sv"
+    asked = await say(chat, "remind me to call the pharmacy tomorrow at 10am")
+    assert asked["status"] == "awaiting_confirmation"
+    read_back = "Ska jag påminna dig om att call the pharmacy i morgon (tis 24 nov) kl. 10:00?"
+    assert asked["task"]["reply"] == read_back
+    missing = await say(chat, "book a table at Luigi's tomorrow at 7pm")
+    assert missing["task"]["reply"] == "För hur många personer?"
+    yes = await say(chat, "ja", asked["conversation_id"])
+    assert yes["status"] == "queued" and yes["task"]["reply"] == "Okej, jag ordnar det."
