@@ -32,6 +32,7 @@ from domain.reminders import (
 from domain.slots import Slots
 from domain.tasks import Task
 from domain.users import valid_timezone
+from domain.wording import Said, said, you_form_sv
 
 VISIBLE = (ReminderStatus.ACTIVE, ReminderStatus.PAUSED, ReminderStatus.FINISHED)
 """Statuses the person sees; deleted reminders are gone for them."""
@@ -186,8 +187,16 @@ async def ack_latest_due(user_id: uuid.UUID, now: datetime, *, reminders: Remind
     reminder, occurrence = found
     acked = await reminders.ack(user_id, reminder.id, occurrence.id, now) or occurrence
     if reminder.medicine:
-        return DoseAck(reminder, acked, f"Thank you, I've noted that you took your {reminder.medicine}.")
-    return DoseAck(reminder, acked, f'Thank you, I\'ve marked "{you_form(reminder.what)}" as done.')
+        thanks = said(
+            f"Thank you, I've noted that you took your {reminder.medicine}.",
+            f"Tack, jag har antecknat att du har tagit {reminder.medicine}.",
+        )
+        return DoseAck(reminder, acked, thanks)
+    thanks = said(
+        f'Thank you, I\'ve marked "{you_form(reminder.what)}" as done.',
+        f'Tack, jag har markerat "{you_form_sv(you_form(reminder.what))}" som gjort.',
+    )
+    return DoseAck(reminder, acked, thanks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,17 +247,20 @@ async def took_today(
     mine = await reminders.of_user(user_id, VISIBLE)
     found = matching(mine, what_or_medicine)
     if not found:
-        return f"I don't have a reminder for {you_form(what_or_medicine)}, so I can't tell."
+        return said(
+            f"I don't have a reminder for {you_form(what_or_medicine)}, so I can't tell.",
+            f"Jag har ingen påminnelse om {you_form_sv(what_or_medicine)}, så det kan jag inte säga.",
+        )
     days = {r.id: _local_day(now, r.schedule.timezone) for r in found}
     start, end = min(d[0] for d in days.values()), max(d[1] for d in days.values())
     ledger = await reminders.ledger(user_id, [r.id for r in found], start, end)
-    sentences = []
+    sentences: list[Said] = []
     for r in found:
         day_start, day_end = days[r.id]
         own = [o for o in ledger if o.reminder_id == r.id and day_start <= o.due_at < day_end]
         upcoming = [r.next_due_at] if r.next_due_at and _due_today(r, day_start, day_end) else []
         sentences.append(took_today_sentence(DayRecord(r, own, upcoming)))
-    return " ".join(sentences)
+    return said(" ".join(sentences), " ".join(s.sv for s in sentences))
 
 
 def _local_day(now: datetime, timezone: str) -> tuple[datetime, datetime]:

@@ -26,6 +26,7 @@ from domain.intents import Intent
 from domain.ports import NewTask, UnitOfWork
 from domain.recurrence import Schedule
 from domain.tasks import Lane, TaskStatus
+from domain.wording import Said, detect_language, said, swedish, you_form_sv
 
 
 class ReminderStatus(StrEnum):
@@ -322,6 +323,8 @@ class DueReminder:
 
     reminder: Reminder
     policy: EscalationPolicy
+    language: str | None = None
+    """The owner's reply language setting (`en`, `sv`), if set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,9 +375,8 @@ def _planned(due: DueReminder, due_at: datetime, *, fire: bool, cap: datetime | 
     occ_id = occurrence_id(reminder.id, due_at)
     task = None
     if fire:
-        task = delivery_task(
-            reminder, occ_id, due_at, "due", due_text(reminder), stable_id(due_at, occ_id, "due")
-        )
+        task_id = stable_id(due_at, occ_id, "due")
+        task = delivery_task(reminder, occ_id, due_at, "due", due_text(reminder), task_id, due.language)
     return PlannedOccurrence(
         id=occ_id,
         reminder_id=reminder.id,
@@ -390,11 +392,21 @@ def _planned(due: DueReminder, due_at: datetime, *, fire: bool, cap: datetime | 
 
 
 def delivery_task(
-    reminder: Reminder, occ_id: uuid.UUID, due_at: datetime, step: str, text: str, task_id: uuid.UUID
+    reminder: Reminder,
+    occ_id: uuid.UUID,
+    due_at: datetime,
+    step: str,
+    text: str,
+    task_id: uuid.UUID,
+    language: str | None = None,
 ) -> NewTask:
     """A task of the person, in the reminder's conversation, that carries the words to show. It is
-    inserted unpublished: the outbox relay publishes it right after the scheduler's pass."""
+    inserted unpublished: the outbox relay publishes it right after the scheduler's pass.
+
+    The words are in the owner's language: their setting, else the language the reminder itself
+    was written in (the app shows `reply` as soon as the task exists, and pushes send it)."""
     kind = FAMILY_KIND if step == "family" else DELIVERY_KIND
+    shown = language or detect_language(reminder.what)
     return NewTask(
         id=task_id,
         user_id=reminder.user_id,
@@ -409,13 +421,14 @@ def delivery_task(
             "due_at": due_at.isoformat(),
             "step": step,
             "timezone": reminder.schedule.timezone,
+            "language": shown,
         },
         parser="scheduler",
         max_attempts=DELIVERY_ATTEMPTS,
         idempotency_key=None,
         request_hash=None,
         status=TaskStatus.QUEUED,
-        reply=text,
+        reply=swedish(text) if shown == "sv" else str(text),
         reason=f"reminder {step}",
         presumed_published=False,
     )
@@ -437,6 +450,7 @@ class DueStep:
     contacts: tuple[str, ...]
     due_at: datetime
     user_name: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,9 +469,13 @@ def plan_step(due: DueStep) -> StepPlan:
     if due.action is StepAction.REPROMPT:
         text = reprompt_text(reminder, occ.due_at)
         return StepPlan(
-            occ.id, due.step, delivery_task(reminder, occ.id, occ.due_at, "reprompt", text, task_id)
+            occ.id,
+            due.step,
+            delivery_task(reminder, occ.id, occ.due_at, "reprompt", text, task_id, due.language),
         )
-    task = delivery_task(reminder, occ.id, occ.due_at, "family", family_reply(reminder), task_id)
+    task = delivery_task(
+        reminder, occ.id, occ.due_at, "family", family_reply(reminder), task_id, due.language
+    )
     alert = {
         "step_number": due.step,
         "family_text": family_text(reminder, occ.due_at, due.user_name),
@@ -508,6 +526,34 @@ def _action(reminder: Reminder) -> str:
     return _phrase(reminder.what, reminder.dose)
 
 
+_TAKE_SV = re.compile(r"^(?:att\s+)?(?:ta|take)\s+", re.I)
+
+
+_VERB_SV = re.compile(
+    r"^(ta|ringa|vattna|dricka|äta|gå|hämta|köpa|betala|mata|rasta|kolla|boka|besöka|skicka|lägga|"
+    r"göra|städa|tvätta|mäta|träffa|använda|smörja|ladda|stänga|låsa|laga|skriva|läsa|titta|tömma|"
+    r"byta|stretcha|träna|testa|beställa|förnya|posta|gå ut|vakna|börja|sluta|komma ihåg|fråga|"
+    r"sms:a|mejla|fylla|öppna|flytta|ge|handla|packa|duscha|sova)\b",
+    re.I,
+)  # fmt: skip
+
+
+def _phrase_sv(what: str, dose: str | None) -> str:
+    """The what said back in Swedish: "att ta dina tabletter (2 st)", or the thing itself.
+    The person's own words stay theirs; only "min/mina/jag" become "din/dina/du" (and an
+    English "my" becomes "your", as in the English reply)."""
+    phrase = you_form_sv(you_form(what)).removeprefix("to ").strip()
+    if dose and dose.lower() not in phrase.lower():
+        phrase = f"{phrase} ({dose})"
+    if phrase.lower().startswith("att "):
+        return phrase
+    return f"att {phrase}" if _VERB_SV.match(phrase) or _VERB.match(phrase) else phrase
+
+
+def _action_sv(reminder: Reminder) -> str:
+    return _phrase_sv(reminder.what, reminder.dose)
+
+
 def _starts_with_verb(what: str) -> bool:
     return bool(_VERB.match(you_form(what).removeprefix("to ").strip()))
 
@@ -516,25 +562,29 @@ def _is_action(reminder: Reminder) -> bool:
     return _starts_with_verb(reminder.what)
 
 
-def read_back_text(what: str, dose: str | None, when: str) -> str:
+def read_back_text(what: str, dose: str | None, when: str) -> Said:
     """The question before a reminder is set, in the words `set_reply` will confirm it with:
     "Remind you to take your heart pills (2 tablets) every day at 08:00?"."""
     about = "to" if _starts_with_verb(what) else "about"
-    return f"Remind you {about} {_phrase(what, dose)} {when}?"
+    return said(
+        f"Remind you {about} {_phrase(what, dose)} {when}?",
+        f"Ska jag påminna dig om {_phrase_sv(what, dose)} {swedish(when)}?",
+    )
 
 
-def due_text(reminder: Reminder) -> str:
+def due_text(reminder: Reminder) -> Said:
     """ "Time to take your heart pills (2 tablets)."""
-    if _is_action(reminder):
-        return f"Time to {_action(reminder)}."
-    return f"Reminder: {_action(reminder)}."
+    action, action_sv = _action(reminder), _action_sv(reminder)
+    en = f"Time to {action}." if _is_action(reminder) else f"Reminder: {action}."
+    return said(en, f"Dags {action_sv}." if action_sv.startswith("att ") else f"Påminnelse: {action_sv}.")
 
 
-def reprompt_text(reminder: Reminder, due_at: datetime) -> str:
+def reprompt_text(reminder: Reminder, due_at: datetime) -> Said:
     clock = f"{due_at.astimezone(ZoneInfo(reminder.schedule.timezone)):%H:%M}"
+    sv = f"Jag vill bara höra om det blev gjort: påminnelsen kl. {clock}, {_action_sv(reminder)}."
     if _is_action(reminder):
-        return f"Just checking: did you {_action(reminder)}? It was due at {clock}."
-    return f"Just checking about your {clock} reminder: {_action(reminder)}. Is it done?"
+        return said(f"Just checking: did you {_action(reminder)}? It was due at {clock}.", sv)
+    return said(f"Just checking about your {clock} reminder: {_action(reminder)}. Is it done?", sv)
 
 
 def family_text(reminder: Reminder, due_at: datetime, user_name: str | None) -> str:
@@ -547,30 +597,40 @@ def family_text(reminder: Reminder, due_at: datetime, user_name: str | None) -> 
     return f'{who} has not confirmed the reminder "{reminder.what}", due at {clock}.'
 
 
-def family_reply(reminder: Reminder) -> str:
+def family_reply(reminder: Reminder) -> Said:
     about = f"your {reminder.medicine}" if reminder.medicine else "your reminder"
-    return f"I didn't hear back from you about {about}, so I've let your family know."
+    about_sv = reminder.medicine if reminder.medicine else "din påminnelse"
+    return said(
+        f"I didn't hear back from you about {about}, so I've let your family know.",
+        f"Jag fick inget svar från dig om {about_sv}, så jag har sagt till din familj.",
+    )
 
 
-def set_reply(reminder: Reminder, now: datetime) -> str:
+def set_reply(reminder: Reminder, now: datetime) -> Said:
     """ "I'll remind you to take your heart pills every day at 08:00."""
     when = reminder.schedule.describe(now)
+    sv = f"Jag påminner dig om {_action_sv(reminder)} {when.sv}."
     if _is_action(reminder):
-        return f"I'll remind you to {_action(reminder)} {when}."
-    return f"I'll remind you about {_action(reminder)} {when}."
+        return said(f"I'll remind you to {_action(reminder)} {when}.", sv)
+    return said(f"I'll remind you about {_action(reminder)} {when}.", sv)
 
 
 def list_reply(reminders: Sequence[Reminder], now: datetime) -> str:
     """All the person's reminders in one plain paragraph."""
     if not reminders:
         return "You have no reminders."
-    items = []
+    items, items_sv = [], []
     for r in reminders:
-        paused = " (paused)" if r.status is ReminderStatus.PAUSED else ""
-        items.append(f"{_action(r)} {r.schedule.describe(now)}{paused}")
+        paused = r.status is ReminderStatus.PAUSED
+        when = r.schedule.describe(now)
+        items.append(f"{_action(r)} {when}{' (paused)' if paused else ''}")
+        items_sv.append(f"{_action_sv(r).removeprefix('att ')} {when.sv}{' (pausad)' if paused else ''}")
     if len(items) == 1:
-        return f"You have one reminder: {items[0]}."
-    return f"You have {len(items)} reminders: " + "; ".join(items[:-1]) + f"; and {items[-1]}."
+        return said(f"You have one reminder: {items[0]}.", f"Du har en påminnelse: {items_sv[0]}.")
+    return said(
+        f"You have {len(items)} reminders: " + "; ".join(items[:-1]) + f"; and {items[-1]}.",
+        f"Du har {len(items)} påminnelser: " + "; ".join(items_sv[:-1]) + f"; och {items_sv[-1]}.",
+    )
 
 
 # ---------------------------------------------------------------- "I took it", "did I take …?"
@@ -644,28 +704,42 @@ class DayRecord:
 _TAKE = re.compile(r"^(?:to\s+)?(?:take|have|use|apply|drink)\s+", re.I)
 
 
-def took_today_sentence(record: DayRecord) -> str:
+def took_today_sentence(record: DayRecord) -> Said:
     """Plain, and careful about double doses: what the ledger says was taken, and when."""
     reminder = record.reminder
     zone = ZoneInfo(reminder.schedule.timezone)
     name = f"your {reminder.medicine}" if reminder.medicine else _TAKE.sub("", you_form(reminder.what))
+    name_sv = reminder.medicine or _TAKE_SV.sub("", _phrase_sv(reminder.what, None))
     done = (OccurrenceStatus.TAKEN, OccurrenceStatus.LATE)
-    taken = [_clock(o.acked_at or o.due_at, zone) for o in record.occurrences if o.status in done]
-    open_ = [_clock(o.due_at, zone) for o in record.occurrences if o.status not in done]
-    later = f" The next one is at {_clock(record.upcoming[0], zone)}." if record.upcoming else ""
+    taken = ", ".join(_clock(o.acked_at or o.due_at, zone) for o in record.occurrences if o.status in done)
+    open_ = ", ".join(_clock(o.due_at, zone) for o in record.occurrences if o.status not in done)
+    next_at = _clock(record.upcoming[0], zone) if record.upcoming else ""
+    later = f" The next one is at {next_at}." if next_at else ""
+    later_sv = f" Nästa är kl. {next_at}." if next_at else ""
     if taken:
-        sentence = f"Yes, you took {name} today at {', '.join(taken)}."
+        first = said(f"Yes, you took {name} today at {taken}.", f"Ja, du tog {name_sv} i dag kl. {taken}.")
         if open_:
-            return f"{sentence} The {', '.join(open_)} dose is not marked as taken.{later}"
-        return f"{sentence} You don't need to take it again now.{later}"
-    if open_:
-        return (
-            f"I have no record that you took {name} today; it was due at {', '.join(open_)}. "
-            "If you're not sure, check your pill box before taking more."
+            return said(
+                f"{first} The {open_} dose is not marked as taken.{later}",
+                f"{first.sv} Dosen kl. {open_} är inte markerad som tagen.{later_sv}",
+            )
+        return said(
+            f"{first} You don't need to take it again now.{later}",
+            f"{first.sv} Du behöver inte ta den igen nu.{later_sv}",
         )
-    if record.upcoming:
-        return f"Not yet: the next dose of {name} is at {_clock(record.upcoming[0], zone)} today."
-    return f"No dose of {name} was due today."
+    if open_:
+        return said(
+            f"I have no record that you took {name} today; it was due at {open_}. "
+            "If you're not sure, check your pill box before taking more.",
+            f"Jag har inget som visar att du har tagit {name_sv} i dag; den skulle tas kl. {open_}. "
+            "Om du är osäker, titta i din dosett innan du tar mer.",
+        )
+    if next_at:
+        return said(
+            f"Not yet: the next dose of {name} is at {next_at} today.",
+            f"Inte än: nästa dos av {name_sv} är kl. {next_at} i dag.",
+        )
+    return said(f"No dose of {name} was due today.", f"Ingen dos av {name_sv} skulle tas i dag.")
 
 
 def _clock(at: datetime, zone: ZoneInfo) -> str:

@@ -39,8 +39,10 @@ from providers.postgres.reminders import (
 
 _CLAIM_DUE = f"""
 SELECT {", ".join("r." + c.strip() for c in REMINDER_COLUMNS.split(","))},
-       p.steps AS policy_steps, p.missed_after_seconds AS policy_missed_after, now() AS now
+       p.steps AS policy_steps, p.missed_after_seconds AS policy_missed_after, now() AS now,
+       u.settings->>'language' AS user_language
 FROM reminders r LEFT JOIN reminder_policies p ON p.user_id = r.user_id
+JOIN users u ON u.id = r.user_id
 WHERE r.status = 'active' AND r.next_due_at IS NOT NULL AND r.next_due_at <= now()
 ORDER BY r.next_due_at
 LIMIT $1
@@ -110,6 +112,7 @@ SELECT t.id, NULL, 'queued', n.reason FROM t JOIN n ON n.id = t.id
 
 _CLAIM_STEPS = f"""
 SELECT e.step, e.action, e.contacts, e.due_at AS step_due_at, u.name AS user_name,
+       u.settings->>'language' AS user_language,
        {REMINDER_AS_R}, {OCCURRENCE_AS_O}
 FROM reminder_escalations e
 JOIN reminder_occurrences o ON o.id = e.occurrence_id
@@ -237,8 +240,9 @@ def _occurrence_columns(occurrences: Sequence[PlannedOccurrence]) -> list[list[o
 def _due_reminder(row: Any) -> DueReminder:
     reminder = reminder_from_row(row)
     if row["policy_steps"] is None:
-        return DueReminder(reminder, EscalationPolicy())
-    return DueReminder(reminder, policy_from_json(row["policy_steps"], row["policy_missed_after"]))
+        return DueReminder(reminder, EscalationPolicy(), row["user_language"])
+    policy = policy_from_json(row["policy_steps"], row["policy_missed_after"])
+    return DueReminder(reminder, policy, row["user_language"])
 
 
 def _due_step(row: Any) -> DueStep:
@@ -250,4 +254,5 @@ def _due_step(row: Any) -> DueStep:
         contacts=tuple(row["contacts"] or ()),
         due_at=row["step_due_at"],
         user_name=row["user_name"],
+        language=row["user_language"],
     )
