@@ -49,6 +49,16 @@ from domain.skills import Skill, SkillContext
 from domain.slots import Slots
 from domain.tasks import Lane, Outcome, RetryPolicy, Task, TaskStatus
 from domain.venue_match import match_venue
+from domain.wording import (
+    Said,
+    both_and,
+    both_or,
+    clock_sv,
+    said,
+    short_date_sv,
+    short_weekday_sv,
+    weekday_sv,
+)
 
 RETRY = RetryPolicy(max_attempts=8, base_seconds=5.0, cap_seconds=120.0)
 """A venue's calendar that is down gets about seven minutes to come back before the task gives up."""
@@ -107,34 +117,66 @@ def _wish(task: Task, slots: Slots, venues: list[Venue], now: datetime) -> Wish 
         )
     service = find_service(venue, slots.service)
     if slots.service and venue.services and service is None:
-        offered = [f"a {name} ({minutes} min)" for name, minutes in venue.services.items()]
         return Outcome.needs_input(
-            f"{venue.name} offers {_or(offered)}. Which would you like?",
-            {"ask": "service", "choices": list(venue.services)},
+            _services_offered(venue), {"ask": "service", "choices": list(venue.services)}
         )
     party = (slots.party_size or 1) if venue.kind is VenueKind.RESTAURANT else 1
     if party > venue.largest():
-        return Outcome.needs_input(
-            f"The largest table at {venue.name} seats {venue.largest()}. For how many people?",
-            {"ask": "party_size"},
-        )
+        return Outcome.needs_input(_too_many(venue), {"ask": "party_size"})
     return Wish(venue, slots.start, slots.start + duration(venue, service), party, service)
 
 
-def _choose_venue(intent: str, said: str | None, venues: list[Venue]) -> Venue | Outcome:
+def _services_offered(venue: Venue) -> Said:
+    """The question when the service named is not one the venue offers: "Bella Hair Salon offers
+    a haircut (30 min) or a colour (90 min). Which would you like?" """
+    offered = [
+        said(f"a {name} ({minutes} min)", f"en tid för {name} ({minutes} min)")
+        for name, minutes in venue.services.items()
+    ]
+    choices = both_or(offered)
+    return said(
+        f"{venue.name} offers {choices}. Which would you like?",
+        f"Hos {venue.name} kan du boka {choices.sv}. Vilken vill du ha?",
+    )
+
+
+def _too_many(venue: Venue) -> Said:
+    return said(
+        f"The largest table at {venue.name} seats {venue.largest()}. For how many people?",
+        f"Det största bordet på {venue.name} har plats för {venue.largest()}. Hur många blir ni?",
+    )
+
+
+def _choose_venue(intent: str, named: str | None, venues: list[Venue]) -> Venue | Outcome:
     """Only a venue we know, matched forgivingly; anything else is a question, never a guess."""
-    match = match_venue(said, venues)
+    match = match_venue(named, venues)
     if match.venue is not None:
         return match.venue
     if match.candidates:
         names = [v.name for v in match.candidates]
-        return Outcome.needs_input(f"Did you mean {_or(names)}?", {"ask": "venue", "choices": names})
+        return Outcome.needs_input(_did_you_mean(names), {"ask": "venue", "choices": names})
     restaurants = intent == Intent.BOOK_RESTAURANT
     kinds = {VenueKind.RESTAURANT} if restaurants else {VenueKind.SALON, VenueKind.CLINIC}
     names = [v.name for v in venues if v.kind in kinds] or [v.name for v in venues]
-    ask = "Which restaurant would you like?" if restaurants else "Where would you like the appointment?"
-    known = f" I know {_and(names)}." if names else ""
-    return Outcome.needs_input(ask + known, {"ask": "venue", "choices": names})
+    return Outcome.needs_input(_which_venue(restaurants, names), {"ask": "venue", "choices": names})
+
+
+def _did_you_mean(names: list[str]) -> Said:
+    choices = both_or(names)
+    return said(f"Did you mean {choices}?", f"Menade du {choices.sv}?")
+
+
+def _which_venue(restaurants: bool, names: list[str]) -> Said:
+    """The question for a venue we do not know, with the ones we do: "Which restaurant would you
+    like? I know Luigi's Trattoria and Sakura Sushi." """
+    if restaurants:
+        ask = said("Which restaurant would you like?", "Vilken restaurang vill du boka?")
+    else:
+        ask = said("Where would you like the appointment?", "Var vill du boka tiden?")
+    if not names:
+        return ask
+    known = both_and(names)
+    return said(f"{ask} I know {known}.", f"{ask.sv} Jag kan boka hos {known.sv}.")
 
 
 def _held(done: Held, now: datetime, zone: str) -> Outcome:
@@ -149,45 +191,79 @@ def _held(done: Held, now: datetime, zone: str) -> Outcome:
 
 def _confirmed(done: Confirmed, now: datetime, zone: str) -> Outcome:
     b, venue = done.booking, done.venue
-    reply = (
-        f"Booked: {what_booked(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)}. "
-        f"Your reference is {b.ref}."
+    return Outcome.succeeded(
+        reply=_booked(b, venue, now, zone), result={"booking_id": str(b.id), **_facts(b, venue, zone)}
     )
-    return Outcome.succeeded(reply=reply, result={"booking_id": str(b.id), **_facts(b, venue, zone)})
+
+
+def _booked(b: Booking, venue: Venue, now: datetime, zone: str) -> Said:
+    """The confirmation: "Booked: a table for 4 at Luigi's Trattoria tomorrow at 19:00. Your
+    reference is LT-1234." """
+    what, when = _what(b, venue), short_when(b.starts_at, now, zone)
+    return said(
+        f"Booked: {what} at {venue.name} {when}. Your reference is {b.ref}.",
+        f"Jag har bokat {what.sv} på {venue.name} {when.sv}. Ditt bokningsnummer är {b.ref}.",
+    )
+
+
+def _what(b: Booking, venue: Venue) -> Said:
+    """ "a table for 4" / "ett bord för 4"; "a haircut" / "en tid för haircut"."""
+    if venue.kind is VenueKind.RESTAURANT:
+        sv = f"ett bord för {b.party_size}"
+    else:
+        sv = f"en tid för {b.service}" if b.service else "en tid"
+    return said(what_booked(b, venue), sv)
 
 
 def _full(full: Full, now: datetime, zone: str) -> Outcome:
-    wish, venue = full.wish, full.wish.venue
-    when = short_when(wish.starts_at, now, zone)
-    if not is_open(venue, wish.starts_at, wish.starts_at + timedelta(minutes=1)):
-        opening = f"Sorry, {venue.name} is closed {when}."
-    elif not is_open(venue, wish.starts_at, wish.ends_at):
-        opening = f"Sorry, {venue.name} closes too early for a booking {when}."
-    else:
-        opening = f"Sorry, {venue.name} is full {when}."
-    if full.alternatives:
-        question = f" Would {_or(_times(full.alternatives, wish.starts_at, now, zone))} suit you?"
-    else:
-        question = " Would another day or time suit you?"
+    venue = full.wish.venue
     result: dict[str, Any] = {
         "ask": "start",
         "alternatives": [at.astimezone(ZoneInfo(zone)).isoformat() for at in full.alternatives],
         "venue": venue.name,
         "venue_id": str(venue.id),
     }
-    return Outcome.needs_input(opening + question, result)
+    return Outcome.needs_input(_not_free(full, now, zone), result)
 
 
-def _times(alternatives: list[datetime], wanted: datetime, now: datetime, zone: str) -> list[str]:
-    """ "18:30", or "Wednesday at 19:00" when it is another day than the one asked for."""
+def _not_free(full: Full, now: datetime, zone: str) -> Said:
+    """The time cannot be had (closed, closing too early or full), with the times that can: "Sorry,
+    Bella Hair Salon is full tomorrow at 10:00. Would 09:00 or 11:00 suit you?" """
+    wish, venue = full.wish, full.wish.venue
+    when = short_when(wish.starts_at, now, zone)
+    if not is_open(venue, wish.starts_at, wish.starts_at + timedelta(minutes=1)):
+        opening = said(f"Sorry, {venue.name} is closed {when}.", f"Tyvärr har {venue.name} stängt {when.sv}.")
+    elif not is_open(venue, wish.starts_at, wish.ends_at):
+        opening = said(
+            f"Sorry, {venue.name} closes too early for a booking {when}.",
+            f"Tyvärr stänger {venue.name} för tidigt för en bokning {when.sv}.",
+        )
+    else:
+        opening = said(
+            f"Sorry, {venue.name} is full {when}.", f"Tyvärr är det fullbokat på {venue.name} {when.sv}."
+        )
+    if full.alternatives:
+        times = both_or(_times(full.alternatives, wish.starts_at, now, zone))
+        question = said(f" Would {times} suit you?", f" Skulle det passa {times.sv}?")
+    else:
+        question = said(" Would another day or time suit you?", " Skulle en annan dag eller tid passa?")
+    return said(opening + question, opening.sv + question.sv)
+
+
+def _times(alternatives: list[datetime], wanted: datetime, now: datetime, zone: str) -> list[Said]:
+    """ "18:30" ("kl. 18:30"), or "Wednesday at 19:00" ("på onsdag kl. 19:00") when it is another
+    day than the one asked for."""
     tz = ZoneInfo(zone)
     day = wanted.astimezone(tz).date()
-    return [
-        f"{at.astimezone(tz):%H:%M}"
-        if at.astimezone(tz).date() == day
-        else short_when(at, now, zone).removeprefix("on ")
-        for at in alternatives
-    ]
+    times = []
+    for at in alternatives:
+        local = at.astimezone(tz)
+        if local.date() == day:
+            times.append(said(f"{local:%H:%M}", clock_sv(local)))
+        else:
+            when = short_when(at, now, zone)
+            times.append(said(when.removeprefix("on "), when.sv))
+    return times
 
 
 def _read_back(b: Booking, venue: Venue, now: datetime, zone: str) -> str:
@@ -215,27 +291,23 @@ def _facts(b: Booking, venue: Venue, zone: str) -> dict[str, Any]:
     }
 
 
-def short_when(at: datetime, now: datetime, zone: str) -> str:
-    """'tomorrow at 19:00', 'on Friday at 18:00', 'on Fri 4 Dec at 18:00'."""
+def short_when(at: datetime, now: datetime, zone: str) -> Said:
+    """'tomorrow at 19:00', 'on Friday at 18:00', 'on Fri 4 Dec at 18:00'; in Swedish 'i morgon
+    kl. 19:00', 'på fredag kl. 18:00', 'fre 4 dec kl. 18:00'."""
     tz = ZoneInfo(zone)
     local = at.astimezone(tz)
     days = (local.date() - now.astimezone(tz).date()).days
-    clock = f"at {local:%H:%M}"
+    clock, klockan = f"at {local:%H:%M}", clock_sv(local)
     if days == 0:
-        return f"today {clock}"
+        return said(f"today {clock}", f"i dag {klockan}")
     if days == 1:
-        return f"tomorrow {clock}"
+        return said(f"tomorrow {clock}", f"i morgon {klockan}")
     if 1 < days < 7:
-        return f"on {local:%A} {clock}"
-    return f"on {local:%a} {local.day} {local:%b} {clock}"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _or(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+        return said(f"on {local:%A} {clock}", f"på {weekday_sv(local)} {klockan}")
+    return said(
+        f"on {local:%a} {local.day} {local:%b} {clock}",
+        f"{short_weekday_sv(local)} {short_date_sv(local)} {klockan}",
+    )
 
 
 # --- cancel and status -------------------------------------------------------------------------
@@ -289,10 +361,17 @@ async def cancel(task: Task, ctx: SkillContext) -> Outcome:
         await announce(booking, venue, deps)
     else:
         booking = await cancel_booking(booking, venue, deps, by_task=task.id)
-    when = short_when(booking.starts_at, now, zone)
-    reply = f"Cancelled: {what_booked(booking, venue)} at {venue.name} {when}."
     return Outcome.succeeded(
-        reply=reply, result={"booking_id": str(booking.id), **_facts(booking, venue, zone)}
+        reply=_cancelled(booking, venue, now, zone),
+        result={"booking_id": str(booking.id), **_facts(booking, venue, zone)},
+    )
+
+
+def _cancelled(b: Booking, venue: Venue, now: datetime, zone: str) -> Said:
+    what, when = _what(b, venue), short_when(b.starts_at, now, zone)
+    return said(
+        f"Cancelled: {what} at {venue.name} {when}.",
+        f"Jag har avbokat {what.sv} på {venue.name} {when.sv}.",
     )
 
 
@@ -317,23 +396,33 @@ async def _nothing_to_cancel(
     upcoming = await deps.store.find(task.user_id, BookingQuery(after=now))
     if not upcoming:
         return Outcome.succeeded(reply="You have no upcoming bookings to cancel.", result={"bookings": []})
-    listed = [_describe(b, venues[b.venue_id], now, zone) for b in upcoming[:5]]
-    return Outcome.needs_input(
-        f"I couldn't find that booking. You have {_and(listed)}. Which one should I cancel?",
-        {"ask": "booking_ref", "choices": [b.ref for b in upcoming[:5]]},
+    listed = both_and([_describe(b, venues[b.venue_id], now, zone) for b in upcoming[:5]])
+    question = said(
+        f"I couldn't find that booking. You have {listed}. Which one should I cancel?",
+        f"Jag hittade inte den bokningen. Du har {listed.sv}. Vilken ska jag avboka?",
     )
+    return Outcome.needs_input(question, {"ask": "booking_ref", "choices": [b.ref for b in upcoming[:5]]})
+
+
+_VERBS_SV = {"cancel": "avboka"}
 
 
 def _which(found: list[Booking], venues: dict[Any, Venue], now: datetime, zone: str, verb: str) -> Outcome:
-    listed = [_describe(b, venues[b.venue_id], now, zone) for b in found[:5]]
-    return Outcome.needs_input(
-        f"Which booking should I {verb}: {_or(listed)}?",
-        {"ask": "booking_ref", "choices": [b.ref for b in found[:5]]},
+    listed = both_or([_describe(b, venues[b.venue_id], now, zone) for b in found[:5]])
+    question = said(
+        f"Which booking should I {verb}: {listed}?",
+        f"Vilken bokning ska jag {_VERBS_SV.get(verb, verb)}: {listed.sv}?",
     )
+    return Outcome.needs_input(question, {"ask": "booking_ref", "choices": [b.ref for b in found[:5]]})
 
 
-def _describe(b: Booking, venue: Venue, now: datetime, zone: str) -> str:
-    return f"{what_booked(b, venue)} at {venue.name} {short_when(b.starts_at, now, zone)} (reference {b.ref})"
+def _describe(b: Booking, venue: Venue, now: datetime, zone: str) -> Said:
+    """ "a table for 4 at Luigi's Trattoria tomorrow at 19:00 (reference LT-1234)"."""
+    what, when = _what(b, venue), short_when(b.starts_at, now, zone)
+    return said(
+        f"{what} at {venue.name} {when} (reference {b.ref})",
+        f"{what.sv} på {venue.name} {when.sv} (bokningsnummer {b.ref})",
+    )
 
 
 async def status(task: Task, ctx: SkillContext) -> Outcome:
@@ -351,14 +440,18 @@ async def status(task: Task, ctx: SkillContext) -> Outcome:
             else "You have no upcoming bookings."
         )
         return Outcome.succeeded(reply=reply, result={"bookings": []})
-    listed = [_describe(b, venues[b.venue_id], now, zone) for b in found[:5]]
-    if len(found) == 1:
-        reply = f"You have {listed[0]}."
-    else:
-        reply = f"You have {len(found)} bookings: {_and(listed)}."
     return Outcome.succeeded(
-        reply=reply, result={"bookings": [_facts(b, venues[b.venue_id], zone) for b in found]}
+        reply=_you_have(found, venues, now, zone),
+        result={"bookings": [_facts(b, venues[b.venue_id], zone) for b in found]},
     )
+
+
+def _you_have(found: list[Booking], venues: dict[Any, Venue], now: datetime, zone: str) -> Said:
+    """ "You have a table for 4 at ...", or "You have 2 bookings: ... and ..."."""
+    listed = both_and([_describe(b, venues[b.venue_id], now, zone) for b in found[:5]])
+    if len(found) == 1:
+        return said(f"You have {listed}.", f"Du har {listed.sv}.")
+    return said(f"You have {len(found)} bookings: {listed}.", f"Du har {len(found)} bokningar: {listed.sv}.")
 
 
 BOOK_RESTAURANT = Skill("book_restaurant", Lane.BOOKING, book, RETRY, timeout_seconds=30.0)

@@ -43,3 +43,28 @@ async def test_book_a_table_in_words(
     assert holds == 1
     assert task.reply is not None and task.reply.startswith("Booked: a table for 2 at Golden Dragon on ")
     assert task.reply.endswith(f"at 19:00. Your reference is {task.result['ref']}.")  # type: ignore[index]
+
+
+async def test_a_swedish_speaker_is_read_back_and_told_in_swedish(
+    providers: Providers, client: httpx.AsyncClient, venues: dict[str, Venue]
+) -> None:
+    """The worker's replies (the skill's read-back, the confirmation) carry their Swedish too, and
+    the person's language setting picks it."""
+    headers = await new_user(client, timezone="Europe/Stockholm")
+    assert (await client.patch("/v1/me", json={"language": "sv"}, headers=headers)).status_code == 200
+    day = fresh_day()
+    text = f"book a table for 2 at the Golden Dragon on {day.day} {day:%B} at 7pm"
+    accepted = await client.post("/v1/messages", json={"text": text}, headers=headers)
+    task_id = accepted.json()["task_id"]
+    read_backs: list[str] = []
+    async with running_worker(providers):
+        for _ in range(3):
+            task = await wait_for_status(providers, task_id, SETTLED)
+            if task.status is not TaskStatus.AWAITING_CONFIRMATION:
+                break
+            read_backs.append(task.reply or "")
+            assert (await client.post(f"/v1/tasks/{task_id}/confirm", headers=headers)).status_code == 200
+    assert task.status is TaskStatus.SUCCEEDED, task.reply
+    assert read_backs and all(r.startswith("Boka ett bord för 2 på ") for r in read_backs), read_backs
+    assert (task.reply or "").startswith("Jag har bokat ett bord för 2 på Golden Dragon ")
+    assert (task.reply or "").endswith(f"kl. 19:00. Ditt bokningsnummer är {task.result['ref']}.")  # type: ignore[index]
