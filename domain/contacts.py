@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+from domain.wording import contact_sv, said
+
 Topic = Literal["messages", "escalations", "bookings"]
 """What a contact may be told: the person's own messages (notify_family), escalations (a missed
 medicine), booking confirmations."""
@@ -48,6 +50,16 @@ class Contact:
     def label(self) -> str:
         """'Anna (daughter)': how the contact is named in a question to the person."""
         return f"{self.name} ({self.relation})" if self.relation else self.name
+
+    @property
+    def label_sv(self) -> str:
+        """'Anna (dotter)': the label in a Swedish question; a relation we cannot put in Swedish
+        is kept as it was stored."""
+        if not self.relation:
+            return self.name
+        spoken = contact_sv(f"my {self.relation}")  # "din dotter"; three words or more: as is
+        relation = spoken.split(" ", 1)[1] if spoken.startswith(("din ", "ditt ")) else self.relation
+        return f"{self.name} ({relation})"
 
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -165,13 +177,18 @@ QUESTION_LIMIT = 6
 
 
 def who_question(resolution: Resolution) -> str:
-    """'Who should I send it to? You have: Anna (daughter), Tom (son).'"""
+    """'Who should I send it to? You have: Anna (daughter), Tom (son).' (a `Said`, with its
+    Swedish, when there are contacts to list)."""
     if not resolution.candidates:
         return "Who should I send it to? You have no contacts yet: add one in the app, then tell me."
     shown = resolution.candidates[:QUESTION_LIMIT]
     more = len(resolution.candidates) - len(shown)
     listing = ", ".join(c.label for c in shown) + (f" and {more} more" if more else "")
-    return f"Who should I send it to? You have: {listing}."
+    listing_sv = ", ".join(c.label_sv for c in shown) + (f" och {more} till" if more else "")
+    return said(
+        f"Who should I send it to? You have: {listing}.",
+        f"Vem ska jag skicka det till? Du har: {listing_sv}.",
+    )
 
 
 def consents_of(values: Iterable[str]) -> frozenset[Topic]:

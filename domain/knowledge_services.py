@@ -38,6 +38,7 @@ from domain.knowledge import (
 from domain.ports import Doorbell, NewTask, TaskQueue, UnitOfWork
 from domain.tasks import Lane, Task
 from domain.users import User
+from domain.wording import said
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +284,11 @@ async def _grounded(question: str, passages: list[Passage], writer: AnswerWriter
 
 
 def extractive_answer(passages: list[Passage]) -> KnowledgeAnswer:
-    """The passages themselves, each under its document's title and heading."""
-    parts = []
+    """The passages themselves, each under its document's title and heading (as stored: they are
+    the documents' own words), in English and in Swedish."""
+    parts, parts_sv = [], []
     for passage in passages:
-        parts.append(f"From \u201c{place(passage.title, passage.heading)}\u201d: {passage.text}")
-    return KnowledgeAnswer("\n\n".join(parts), "extractive", passages)
+        where = place(passage.title, passage.heading)
+        parts.append(f"From \u201c{where}\u201d: {passage.text}")
+        parts_sv.append(f"Från \u201d{where}\u201d: {passage.text}")
+    return KnowledgeAnswer(said("\n\n".join(parts), "\n\n".join(parts_sv)), "extractive", passages)

@@ -31,6 +31,7 @@ from domain.skills import Skill, SkillContext
 from domain.slots import Slots
 from domain.tasks import Outcome, Task
 from domain.webhooks import DELIVERY_RETRY
+from domain.wording import Said, said
 
 TIMEOUT_SECONDS = 60.0
 """Above the longest send the settings allow (30 s) plus the database work around it."""
@@ -57,12 +58,25 @@ async def _contacts(task: Task, ctx: SkillContext) -> list[Contact]:
         return await uow.contacts.of_user(task.user_id)
 
 
-def _family_reply(result: DeliveryResult, name: str) -> str:
+def _family_reply(result: DeliveryResult, name: str) -> Said:
     if result.verdict is Verdict.SENT:
-        return f"I sent your message to {name}."
+        return said(f"I sent your message to {name}.", f"Jag har skickat ditt meddelande till {name}.")
     if result.verdict is Verdict.RETRY:
-        return f"I couldn't reach {name} just now. I'll keep trying."
-    return f"I'm sorry, I couldn't deliver your message to {name}."
+        return said(
+            f"I couldn't reach {name} just now. I'll keep trying.",
+            f"Jag kom inte fram till {name} just nu. Jag fortsätter att försöka.",
+        )
+    return said(
+        f"I'm sorry, I couldn't deliver your message to {name}.",
+        f"Förlåt, jag kunde inte få fram ditt meddelande till {name}.",
+    )
+
+
+def _no_consent_reply(name: str) -> Said:
+    return said(
+        f"{name} hasn't agreed to get messages from me, so I didn't send it.",
+        f"{name} har inte sagt ja till att få meddelanden från mig, så jag skickade det inte.",
+    )
 
 
 async def notify_family(task: Task, ctx: SkillContext) -> Outcome:
@@ -80,8 +94,7 @@ async def notify_family(task: Task, ctx: SkillContext) -> Outcome:
     notice = Notice(task, contact.id, "messages", text)
     result = await deliver(notice, ports=_ports(ctx))
     if result.verdict is Verdict.NO_CONSENT:
-        reply = f"{contact.name} hasn't agreed to get messages from me, so I didn't send it."
-        return consent_refusal(notice, contact, reply)
+        return consent_refusal(notice, contact, _no_consent_reply(contact.name))
     if result.verdict is Verdict.NO_CONTACT:  # removed between the lookup and the send
         others = resolve_contact(None, [c for c in contacts if c.id != contact.id])
         return Outcome.needs_input(who_question(others), result={"ask": "contact"})
