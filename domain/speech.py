@@ -307,6 +307,9 @@ SWEDISH: dict[str, str] = {
     "Thank you. There is no reminder waiting for an answer right now.": (
         "Tack. Det finns ingen påminnelse som väntar på svar just nu."
     ),
+    "I couldn't confirm the booking yet; I'll try again and tell you.": (
+        "Jag kunde inte bekräfta bokningen än; jag försöker igen och hör av mig."
+    ),
 }
 """Swedish for the fixed replies. Replies composed from a request's details (read-backs, times,
 venue names) carry their Swedish themselves (`domain.wording.Said`)."""

@@ -110,15 +110,19 @@ def _optional(ctx: SkillContext, kind: type[Any]) -> Any:
         return None
 
 
+def persons_language(task: Task, heard: str | None = None) -> str:
+    """The language to answer a task's person in: their setting (copied onto the task), else the
+    language the recogniser heard, else the one their message was written in."""
+    return reply_language(task.input.get("language"), heard, str(task.input.get("text", "")))
+
+
 async def finish_reply(task: Task, outcome: Outcome, ctx: SkillContext) -> Outcome:
     """The outcome with its reply in the person's language and, for a task that should speak, the
     `audio_url` of the spoken reply. Speech failing never fails the task: the result then says
     why in `audio_error`."""
     if not outcome.reply:
         return outcome
-    heard = (outcome.result or {}).get("language")
-    language = reply_language(task.input.get("language"), heard, str(task.input.get("text", "")))
-    reply, spoken_in = localize(outcome.reply, language)
+    reply, spoken_in = localize(outcome.reply, persons_language(task, (outcome.result or {}).get("language")))
     if reply != outcome.reply:
         outcome = replace(outcome, reply=reply)
     synthesizer = _optional(ctx, SpeechSynthesizer)

@@ -256,3 +256,15 @@ def test_swedish_helpers() -> None:
     assert contact_sv("my grandson") == "ditt barnbarn"
     assert detect_language("påminn mig att ta medicinen") == "sv"
     assert detect_language("remind me to take my pills") == "en"
+
+
+def test_every_fixed_reply_has_its_swedish() -> None:
+    from domain.bookings import ProviderUnavailable
+    from domain.conversation import CHECKING_REPLY, MORE_PLEASE, QUESTIONS
+    from domain.knowledge_services import DONT_KNOW, NO_DOCUMENTS, STILL_READING
+    from domain.speech import SWEDISH
+
+    fixed = [*QUESTIONS.values(), MORE_PLEASE, CHECKING_REPLY, DONT_KNOW, NO_DOCUMENTS, STILL_READING]
+    fixed.append(ProviderUnavailable.reply)
+    assert [text for text in fixed if text not in SWEDISH] == []
+    assert all(localize(text, "sv")[1] == "sv" for text in fixed)
