@@ -160,3 +160,15 @@ def test_bfloat16_batches_stay_on_torch() -> None:
 
     embedder = MiniLMEmbedder(precision="bfloat16", batch_model=LazyOnnxMiniLM(DEFAULT_DIR))
     assert embedder.batch_engine == "torch bfloat16"
+
+
+def test_torch_batches_cut_by_length_give_the_same_vectors(onnx_model: OnnxMiniLM) -> None:
+    """Without the export (or in bfloat16), torch embeds batches, cut by length the same way."""
+    from providers.minilm_embeddings import MiniLMEmbedder
+
+    texts = [f"{'take the blue pill with water ' * n}before bed" for n in range(1, 30)] + TEXTS
+    embedder = MiniLMEmbedder(precision="float32", batch_size=8)
+    vectors = np.array(embedder.embed_sync(texts))
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.abs(vector - onnx_model.embed_one(text)).max() < 1e-5
+    assert embedder.embed_sync([]) == []
