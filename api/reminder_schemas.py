@@ -35,7 +35,9 @@ class ReminderOut(BaseModel):
     created_at: datetime | None
 
     @classmethod
-    def of(cls, reminder: Reminder, now: datetime) -> ReminderOut:
+    def of(cls, reminder: Reminder, now: datetime, language: str | None = None) -> ReminderOut:
+        """`description` in the person's language setting (English unless it is Swedish)."""
+        described = reminder.schedule.describe(now)
         return cls(
             id=reminder.id,
             what=reminder.what,
@@ -47,7 +49,7 @@ class ReminderOut(BaseModel):
             status=reminder.status,
             next_due_at=reminder.next_due_at,
             escalate=reminder.escalate,
-            description=reminder.schedule.describe(now),
+            description=described.sv if language == "sv" else str(described),
             created_at=reminder.created_at,
         )
 

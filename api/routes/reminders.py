@@ -53,7 +53,7 @@ async def read_reminders(
             user.id, reminders=_repo(providers, uow), statuses=(status,) if status else VISIBLE
         )
     now = providers.clock.now()
-    return ReminderList(items=[ReminderOut.of(r, now) for r in found])
+    return ReminderList(items=[ReminderOut.of(r, now, user.language) for r in found])
 
 
 @router.get("/escalation", response_model=EscalationIO, responses=ERRORS)
@@ -75,7 +75,7 @@ async def write_escalation(body: EscalationIO, user: UserDep, providers: Provide
 async def read_reminder(reminder_id: uuid.UUID, user: UserDep, providers: ProvidersDep) -> ReminderOut:
     async with providers.uow() as uow:
         reminder = await get_reminder(user.id, reminder_id, reminders=_repo(providers, uow))
-    return ReminderOut.of(reminder, providers.clock.now())
+    return ReminderOut.of(reminder, providers.clock.now(), user.language)
 
 
 @router.post("/{reminder_id}/pause", response_model=ReminderOut, responses=ERRORS)
@@ -83,7 +83,7 @@ async def pause(reminder_id: uuid.UUID, user: UserDep, providers: ProvidersDep) 
     """Stop firing (and escalating) until resumed."""
     async with providers.uow() as uow:
         reminder = await pause_reminder(user.id, reminder_id, reminders=_repo(providers, uow))
-    return ReminderOut.of(reminder, providers.clock.now())
+    return ReminderOut.of(reminder, providers.clock.now(), user.language)
 
 
 @router.post("/{reminder_id}/resume", response_model=ReminderOut, responses=ERRORS)
@@ -92,7 +92,7 @@ async def resume(reminder_id: uuid.UUID, user: UserDep, providers: ProvidersDep)
     now = providers.clock.now()
     async with providers.uow() as uow:
         reminder = await resume_reminder(user.id, reminder_id, now, reminders=_repo(providers, uow))
-    return ReminderOut.of(reminder, now)
+    return ReminderOut.of(reminder, now, user.language)
 
 
 @router.delete("/{reminder_id}", status_code=204, responses=ERRORS)

@@ -57,6 +57,29 @@ async def test_a_reminder_set_by_message_is_confirmed_stored_and_listed(
     assert (await client.get(f"/v1/reminders/{reminder['id']}", headers=auth)).json() == reminder
 
 
+async def test_a_swedish_speaker_sets_lists_and_hears_reminders_in_swedish(
+    client: httpx.AsyncClient, providers: Providers
+) -> None:
+    auth = await new_user(client, timezone="Europe/Stockholm")
+    assert (await client.patch("/v1/me", json={"language": "sv"}, headers=auth)).status_code == 200
+    sent = await client.post(
+        "/v1/messages", json={"text": "remind me to take my heart pills every day at 8"}, headers=auth
+    )
+    assert sent.json()["status"] == "awaiting_confirmation", sent.text
+    task_id = uuid.UUID(sent.json()["task_id"])
+    read_back = (await client.get(f"/v1/tasks/{task_id}", headers=auth)).json()["reply"]
+    assert read_back == "Ska jag påminna dig om att take your heart pills varje dag kl. 08:00?"
+    assert (await client.post(f"/v1/tasks/{task_id}/confirm", headers=auth)).status_code == 200
+    async with running_worker(providers):
+        task = await wait_for_status(providers, task_id, {TaskStatus.SUCCEEDED})
+        assert task.reply == "Jag påminner dig om att take your heart pills varje dag kl. 08:00."
+        [listed] = (await client.get("/v1/reminders", headers=auth)).json()["items"]
+        assert listed["description"] == "varje dag kl. 08:00"
+        asked = await client.post("/v1/messages", json={"text": "what reminders do I have"}, headers=auth)
+        answer = await wait_for_status(providers, uuid.UUID(asked.json()["task_id"]), {TaskStatus.SUCCEEDED})
+    assert answer.reply == "Du har en påminnelse: take your heart pills varje dag kl. 08:00."
+
+
 async def test_pause_resume_and_delete(client: httpx.AsyncClient, providers: Providers) -> None:
     auth = await new_user(client)
     reminder = await add_reminder(
