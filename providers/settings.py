@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     ~30 % faster than 1 on a 2-core machine; set 1 when several workers share few cores."""
     knowledge_question_onnx: bool = True
     """Embed a single question with the ONNX export (`sentence_model_dir`) instead of torch: the
-    same vector in about a third of the time on a CPU without bfloat16. Torch keeps the batches."""
+    same vector in about a third of the time on a CPU without bfloat16 (batches: `knowledge_batch_onnx`)."""
     knowledge_embed_precision: Literal["auto", "float32", "bfloat16"] = "auto"
     """`auto` embeds batches in bfloat16 (torch) where the CPU computes it natively (AVX512-BF16 or
     AMX): about 3x faster than float32 at a cosine of 0.9999 to it; elsewhere bfloat16 is emulated
