@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from domain.wording import contact_sv, said
+from domain.wording import relation_sv, said
 
 Topic = Literal["messages", "escalations", "bookings"]
 """What a contact may be told: the person's own messages (notify_family), escalations (a missed
@@ -55,11 +55,7 @@ class Contact:
     def label_sv(self) -> str:
         """'Anna (dotter)': the label in a Swedish question; a relation we cannot put in Swedish
         is kept as it was stored."""
-        if not self.relation:
-            return self.name
-        spoken = contact_sv(f"my {self.relation}")  # "din dotter"; three words or more: as is
-        relation = spoken.split(" ", 1)[1] if spoken.startswith(("din ", "ditt ")) else self.relation
-        return f"{self.name} ({relation})"
+        return f"{self.name} ({relation_sv(self.relation)})" if self.relation else self.name
 
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {

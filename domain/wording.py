@@ -100,11 +100,16 @@ _RELATIONS_SV = {
 _NEUTER_SV = frozenset({"barnbarn"})
 
 
+def relation_sv(relation: str) -> str:
+    """ "daughter" -> "dotter"; a relation we have no Swedish for stays as it was given."""
+    return _RELATIONS_SV.get(relation.strip().lower(), relation)
+
+
 def contact_sv(contact: str) -> str:
     """ "my daughter" -> "din dotter"; a name ("Anna") stays as it is."""
     words = contact.strip().split()
     if len(words) == 2 and words[0].lower() in ("my", "min", "mitt", "mina"):
-        relation = _RELATIONS_SV.get(words[1].lower(), words[1])
+        relation = relation_sv(words[1])
         return f"{'ditt' if relation in _NEUTER_SV else 'din'} {relation}"
     return you_form_sv(contact)
 
