@@ -1,8 +1,9 @@
 """`python -m nlu.train`: fit the intent classifier and write models/intent_classifier.npz.
 
-Trains on the train split only (shared data plus our own examples), chooses the regularisation
-and the confidence threshold on the validation split only, and never reads the test split: that
-one is for `eval.intents`. Needs scikit-learn (a dev dependency); the artefact needs numpy only.
+Trains on the train split (shared data and our own examples) plus CLINC150's validation rows,
+chooses the regularisation on the validation split and the confidence threshold out of fold, and
+never reads the test split or CLINC150's test rows: those are for `eval.intents`. Needs
+scikit-learn (a dev dependency); the artefact needs numpy only.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 from domain.intent_policy import GUARDED, decide
-from nlu.split import Part, load_dev, load_examples
+from nlu.split import Part, load_clinc, load_dev, load_examples
 from providers.intent_classifier import (
     DEFAULT_PATH,
     FORMAT_VERSION,
@@ -152,8 +153,10 @@ def training_label(row: dict[str, Any]) -> str:
 
 
 def load_part(part: Part) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(shared rows, our rows) of one split."""
-    return load_dev(part), load_examples(part)
+    """(shared rows, our rows) of one split; the train split's shared rows include CLINC150's
+    validation rows, which are never scored."""
+    extra = load_clinc("validation") if part == "train" else []
+    return load_dev(part) + extra, load_examples(part)
 
 
 def load_rows(part: Part) -> list[dict[str, Any]]:
@@ -265,16 +268,18 @@ def fold_of(row_id: str) -> int:
 
 def out_of_fold(config: Config, vectors: SentenceVectors | None = None) -> Predicted:
     """Every shared train + validation row predicted by a model fitted without its fold; with
-    `vectors`, the second model is asked below the gate, as at run time. The test split is not read."""
+    `vectors`, the second model is asked below the gate, as at run time. CLINC150's validation
+    rows are in every fold's training rows and never predicted. The test split is not read."""
     shared = load_dev("train") + load_dev("validation")
     ours = load_examples("train") + load_examples("validation")
+    extra = load_clinc("validation")
     if vectors is not None:
-        vectors.of([row["text"] for row in shared + ours])  # one batched pass
+        vectors.of([row["text"] for row in shared + ours + extra])  # one batched pass
     predicted: Predicted = []
     for k in range(FOLDS):
         model = train(
             config,
-            [r for r in shared if fold_of(r["id"]) != k],
+            [r for r in shared if fold_of(r["id"]) != k] + extra,
             [r for r in ours if fold_of(r["id"]) != k],
             vectors,
         ).classifier(0.5)
