@@ -214,8 +214,10 @@ def test_cues_are_a_block_of_their_own(classifier: IntentClassifier) -> None:
 
 UNUSUAL = {
     # Written for this test, in wording the first model is unsure of: the second one is asked.
-    "let my girl know I'm home safe": Intent.NOTIFY_FAMILY,
-    "is the spa expecting me tomorrow": Intent.BOOKING_STATUS,
+    # A retrained model can grow sure of one ("let my girl know I'm home safe", 0.91 since the
+    # CLINC150 rows): then a wording it is unsure of again takes its place.
+    "let our jenny know I'm home safe": Intent.NOTIFY_FAMILY,
+    "is the nail bar expecting me tomorrow": Intent.BOOKING_STATUS,
     "forget about the restaurant booking": Intent.CANCEL_BOOKING,
 }
 
