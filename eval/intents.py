@@ -22,7 +22,7 @@ from domain.intent_policy import GUARDED, OTHER_ACTION, decide
 from domain.intents import ACTIONS, Intent
 from domain.party_size import extract_party_size
 from nlu.split import Part, load_clinc, load_dev, load_examples
-from providers.intent_classifier import IntentClassifier
+from providers.intent_classifier import IntentClassifier, tokens
 from providers.settings import Settings
 from providers.wiring import build_classifier
 
@@ -195,20 +195,16 @@ def mistakes(rows: Sequence[dict[str, Any]], outcomes: Sequence[Outcome]) -> lis
     return found
 
 
-def _comparable(text: str) -> str:
-    """Text up to case, punctuation and spacing: how the shared data's duplicates were found."""
-    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
-
-
 def unseen(
     rows: Sequence[dict[str, Any]],
     shared_everything: Sequence[dict[str, Any]],
     ours: Sequence[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The rows whose text no training source holds (some short commands, "list my reminders",
-    were also written independently for our examples), so the external check stays unseen."""
-    known = {_comparable(r["text"]) for r in (*shared_everything, *ours, *load_clinc("validation"))}
-    return [row for row in rows if _comparable(row["text"]) not in known]
+    were also written independently for our examples), so the external check stays unseen. Texts
+    compare by the classifier's own tokens: the same tokens are the same message to the model."""
+    known = {tuple(tokens(r["text"])) for r in (*shared_everything, *ours, *load_clinc("validation"))}
+    return [row for row in rows if tuple(tokens(row["text"])) not in known]
 
 
 def party_size(rows: Sequence[dict[str, Any]]) -> tuple[float, int]:
