@@ -214,11 +214,12 @@ def test_cues_are_a_block_of_their_own(classifier: IntentClassifier) -> None:
 
 UNUSUAL = {
     # Written for this test, in wording the first model is unsure of: the second one is asked.
-    # A retrained model can grow sure of one ("let my girl know I'm home safe", 0.91 since the
-    # CLINC150 rows): then a wording it is unsure of again takes its place.
-    "let our jenny know I'm home safe": Intent.NOTIFY_FAMILY,
-    "is the nail bar expecting me tomorrow": Intent.BOOKING_STATUS,
-    "forget about the restaurant booking": Intent.CANCEL_BOOKING,
+    # A retrained model can grow sure of one, or lose one altogether: then a wording it is unsure
+    # of again takes its place (models/README.md names the ones replaced and why).
+    "my daughter ought to hear i'm home, pass it on": Intent.NOTIFY_FAMILY,
+    "is the manicure still happening tomorrow": Intent.BOOKING_STATUS,
+    "give up our table for tonight": Intent.CANCEL_BOOKING,
+    "a shout at nine for my pills please": Intent.SET_REMINDER,
 }
 
 
