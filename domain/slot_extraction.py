@@ -11,6 +11,7 @@ from datetime import datetime
 
 from domain.intents import Intent
 from domain.party_size import extract_party_size
+from domain.reminder_slots import dose, medicine, reminder_what
 from domain.slots import Slots
 from domain.timeexpr import TimeExpr, resolve
 
@@ -38,21 +39,7 @@ _MESSAGE = re.compile(
     r"\b(?:that|saying|to say|say|know|:)\s+(?P<m>.+)$|\b(?:know|tell \w+(?:\s\w+)?)\s+(?P<m2>i'?m .+|i .+)$",
     re.I,
 )
-_MEDICINE = re.compile(
-    r"\btake\s+(?:my\s+|the\s+|a\s+|an\s+|\d+\s+|one\s+|two\s+)?(?P<m>[\w-]+(?:\s+(?:pills?|tablets?|"
-    r"capsules?|medicine|medication|drops|inhaler|injection|shot))?)",
-    re.I,
-)
-_MEDICINE_WORDS = re.compile(
-    r"\b(pills?|tablets?|capsules?|medicine|medication|insulin|inhaler|drops|dose)\b", re.I
-)
-_DOSE = re.compile(
-    r"\b(?P<d>(?:\d+(?:\.\d+)?|one|two|three|half a|a half)\s*(?:tablets?|pills?|capsules?|mg|milligrams?|ml|"
-    r"drops|puffs|units|spoons?|teaspoons?))\b",
-    re.I,
-)
 _LEAD = re.compile(r"^\s*(?:that|to say|saying|say|know(?:\s+that)?|:|,)?\s*", re.I)
-_WHAT = re.compile(r"\bremind\s+me\s+(?:to|about|of|that)\s+(?P<w>.+)$", re.I)
 _REF = re.compile(r"\b(?:ref(?:erence)?|booking\s+(?:number|code|id)|confirmation)\s*(?:number|no\.?|#|:)?\s*"
                   r"(?P<r>[A-Z0-9-]{4,})\b", re.I)  # fmt: skip
 
@@ -82,7 +69,7 @@ def extract_slots(intent: Intent, text: str, now: datetime, timezone: str) -> Sl
         slots.question = text.strip()[:1000] or None
     if intent in _TIMED and when is not None:
         _time_slots(slots, when)
-    return slots
+    return _within_limits(slots)
 
 
 _TIMED = frozenset(
@@ -95,6 +82,26 @@ _TIMED = frozenset(
     }
 )
 """Intents whose time is a slot; in a family message a time is part of what to say."""
+
+
+_TEXT_LIMITS = {
+    name: limit
+    for name, field in Slots.model_fields.items()
+    for limit in (getattr(rule, "max_length", None) for rule in field.metadata)
+    if isinstance(limit, int)
+}
+
+
+def _within_limits(slots: Slots) -> Slots:
+    """Words read from a long message are cut at a word to the slot's limit: the message is up to
+    4,000 characters and a slot that broke its schema would fail the task instead of being asked
+    about in the read-back."""
+    for name, limit in _TEXT_LIMITS.items():
+        value = getattr(slots, name)
+        if isinstance(value, str) and len(value) > limit:
+            cut = value[: limit + 1].rsplit(None, 1)[0] if " " in value[:limit] else value[:limit]
+            setattr(slots, name, cut[:limit].rstrip(" ,;:"))
+    return slots
 
 
 def _notify_slots(slots: Slots, text: str) -> None:
@@ -116,12 +123,9 @@ def _time_slots(slots: Slots, when: TimeExpr) -> None:
 
 
 def _reminder_slots(slots: Slots, rest: str) -> None:
-    what = _first(_WHAT, rest, "w")
-    slots.what = _tidy(what) if what else None
-    if _MEDICINE_WORDS.search(rest):
-        medicine = _first(_MEDICINE, rest, "m")
-        slots.medicine = _tidy(medicine) if medicine else None
-    slots.dose = _first(_DOSE, rest, "d")
+    slots.what = reminder_what(rest)
+    slots.medicine = medicine(rest, slots.what)
+    slots.dose = dose(rest)
 
 
 def venue(text: str) -> str | None:

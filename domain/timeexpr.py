@@ -212,7 +212,7 @@ _LIST_SEP = r"\s*(?:,\s*and|,|and|&|\+)\s*"
 
 _SOFT_END = re.compile(
     r"\s*(?:$|[,.!?;:)\-]|(?:and|or|to|in|on|at|for|with|the|so|then|tomorrow|today|tonight|this|next"
-    r"|every|each|please|sharp|i|we|he|she|they|you|my|our|remind|call|if|because|when|of\s+"
+    r"|every|each|please|sharp|i|we|he|she|they|you|my|our|remind|call|if|because|when|that|of\s+"
     + _MONTH
     + r"|a\.?m|p\.?m|o'?clock)\b)",
     _FLAGS,

@@ -82,6 +82,26 @@ async def test_read_backs_speak_to_the_person_and_say_the_repeat(chat: httpx.Asy
     assert note["task"]["reply"] == 'Send your son this message: "I\'ll be there at five"?'
 
 
+async def test_everyday_reminder_wording_is_read_back_not_asked_again(chat: httpx.AsyncClient) -> None:
+    """Someone who says "don't let me miss my pills" has said what; asking it again would be a
+    needless second turn for the people this is for."""
+    pills = await say(chat, "don't let me miss my pills at lunchtime")
+    assert pills["intent"] == "set_reminder" and pills["status"] == "awaiting_confirmation"
+    assert pills["task"]["reply"] == "Remind you about your pills today (Mon 23 Nov) at 12:00?"
+    tablets = await say(chat, "tell me at five to take my tablets")
+    assert tablets["task"]["reply"] == "Remind you to take your tablets today (Mon 23 Nov) at 17:00?"
+    assert tablets["task"]["slots"]["medicine"] == "tablets"
+
+
+async def test_a_long_reminder_is_read_back_cut_at_a_word(chat: httpx.AsyncClient) -> None:
+    """What is read from a 4,000-character message must fit its slot; it is read back, not failed."""
+    errands = ", ".join(["post the letters and pick up the dry cleaning"] * 40)
+    asked = await say(chat, f"remind me to {errands} tomorrow at 10am")
+    assert asked["status"] == "awaiting_confirmation", asked
+    what = asked["task"]["slots"]["what"]
+    assert 400 < len(what) <= 500 and what.startswith("post the letters and pick up")
+
+
 async def test_confirm_endpoint_queues_once(chat: httpx.AsyncClient) -> None:
     note = await say(chat, "tell my son I'll be there at five")
     assert note["intent"] == "notify_family" and note["status"] == "awaiting_confirmation"

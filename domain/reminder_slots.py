@@ -1,0 +1,119 @@
+"""What a reminder is about, read from the many ways people ask for one.
+
+Few people say "remind me to ...": they say "don't let me miss my pills at lunchtime", "tell me at
+five to take my tablets", "give me a nudge about the bins". The parser already knows these are
+reminders; without the thing itself the conversation would have to ask "what should I remind you
+about?" of someone who has just said it. These rules run on the text with its time cut out.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ME = r"(?:me|us)"
+_TIME_FOR = r"(?:that|when)\s+it'?s\s+time\s+(?:to|for)"
+_CONNECT = rf"(?:\s+(?:{_TIME_FOR}|to|about|of|that|for))?"
+_REMIND = r"\br?e?mind(?:er|ed|ing)?"
+_CUES = (
+    rf"{_REMIND}\s+{_ME}\s+(?:{_TIME_FOR}|to|about|of|that)\b",
+    rf"{_REMIND}\s+(?:{_ME}\s+)?(?:\S+\s+){{0,10}}?(?:{_TIME_FOR}|to|about|that|for)\b",
+    r"\b(?:don'?t|do\s+not|never)\s+let\s+me\s+(?:forget|miss)(?:\s+(?:to|about))?",
+    r"\b(?:make|be)\s+sure\s+(?:that\s+)?i\s+(?:(?:remember|don'?t\s+(?:forget|miss)|do\s+not\s+(?:forget|miss))"
+    r"(?:\s+(?:to|about))?|(?=take|use|have|ring|call|phone|go))",
+    r"\bmake\s+me\s+(?:remember(?:\s+to)?|(?=take|use|have|ring|call|phone|go))",
+    r"\bhelp\s+me\s+(?:to\s+)?(?:remember|not\s+(?:to\s+)?forget)(?:\s+(?:to|about|that))?",
+    r"\bi\s+(?:mustn'?t|must\s+not|don'?t\s+want\s+to|do\s+not\s+want\s+to|can'?t|cannot|(?:always|keep)\s+)"
+    r"\s*(?:forgetting|missing|forget|miss)\b(?:\s+(?:to|about))?",
+    r"\bi\s+(?:(?:always|often|sometimes)\s+)?(?:forget|miss)\s+(?=my\b)",
+    r"\bi\s+(?:must|need\s+to|have\s+to|should|'ve\s+got\s+to|ought\s+to)\s+remember(?:\s+(?:to|that))?",
+    r"\bjog\s+my\s+memory(?:\s+(?:about|to|that|of))?",
+    r"\b(?:tell|ask|get|prompt|nudge|ping|alert|warn|buzz|shout\s+at|say\s+to)\s+" + _ME + _CONNECT,
+    r"\b(?:need|needs)\s+telling(?:\s+(?:to|about))?|\bbe\s+told(?:\s+(?:to|about))?",
+    r"\b(?:nudge|shout|buzz|prompt|heads-up|heads\s+up|ring|call)\s+(?:to|about|for|that|before)",
+    r"\bkeep\s+(?:me\s+(?:on\s+track|right)|on\s+at\s+me)\s+(?:with|about)",
+    r"\bbring\s+(?:it\s+)?up(?:\s+that)?",
+    rf"\blet\s+me\s+know(?:\s+(?:{_TIME_FOR}|that))?",
+    r"\bmention(?=\s+(?:my|the)\b)|\bremember\s+(?:for\s+me\s+)?(?:that\b|(?=(?:my|the|to)\b))",
+    r"\bso\s+(?:that\s+)?i\s+(?:remember(?:\s+to)?|don'?t\s+forget(?:\s+to)?|(?=take|use|ring|call|phone)\b)",
+    r"\b(?:memo|note|reminder)(?:\s+for(?:\s+[\w ]+?)?)?\s*:",
+    rf"{_REMIND}\s+{_ME}\b",
+)
+_CUE_PATTERNS = tuple(re.compile(cue, re.I) for cue in _CUES)
+"""In order of trust: "remember to tell me to take my insulin" is about the insulin."""
+_END = re.compile(
+    r"\s*(?:,\s*(?=(?:\d|i|i'\w+|can|could|would|will|please|so|and|then|or|but|because|as|otherwise|every|each|"
+    r"morning|evening|night|tell|it'?s|that'?s|thanks?)\b)|[;!?]|\.(?:\s|$)|\s-\s|"
+    r"\b(?:and|so)\s+(?:tell|remind|let|i\b|that\s+i)|\b(?:can|could|would|will)\s+you\b|\bplease\b|\bthen\b|"
+    r"\bif\s+you\s+(?:can|could|would|don'?t\s+mind)\b|\s+later(?:\s+on)?\s*$)",
+    re.I,
+)
+"""Where the thing ends and the rest of the request begins. A comma only ends it before a new
+clause, so "buy milk, eggs and bread" stays whole."""
+_EMPTY = re.compile(
+    r"^(?:(?:it|that|this|them|then|me|now|later|again|when|morning|evening|night|tonight|today|tomorrow)?$|"
+    r"(?:at|in|on|by|around|when|after|before|later)\s)",
+    re.I,
+)
+"""Clauses that name no thing: a pronoun, or only when ("tell me at ten" with the time still in)."""
+_FORMS = (
+    r"(?:pills?|tablets?|capsules?|medicine|medication|meds|(?:eye\s+|ear\s+)?drops|inhaler|"
+    r"injection|shot|patch)"
+)
+_NAMED = (
+    r"(?:insulin|statin|antibiotics|painkillers|warfarin|metformin|aspirin|paracetamol|ibuprofen|levothyroxine|"
+    r"amlodipine|ramipril|furosemide|omeprazole|simvastatin|atorvastatin|donepezil)"
+)
+_MODIFIERS = r"(?:(?!(?:my|your|the|a|an|his|her|some|more|to)\b)[\w'-]+\s+){0,2}"
+"""Up to two words before a medicine's form ("blood pressure pills"), but never a determiner: in
+"take my pills" the medicine is "pills"."""
+_MEDICINE_WORD = re.compile(rf"\b(?:{_FORMS}|{_NAMED}|dose)\b", re.I)
+_TAKEN = re.compile(
+    r"\b(?:take|use|inject)\s+(?:my\s+|your\s+|the\s+|a\s+|an\s+|\d+\s+|one\s+|two\s+|three\s+)?"
+    rf"(?P<m>{_MODIFIERS}{_FORMS}\b|{_NAMED}\b|[\w'-]+)",
+    re.I,
+)
+_TAKING = re.compile(r"^\s*(?:take|have|use|inject|apply|put)\b", re.I)
+_MEDICINE_NOUN = re.compile(
+    rf"^(?:my|the|a|an|his|her|your)?\s*(?P<m>{_MODIFIERS}{_FORMS}|{_MODIFIERS}{_NAMED})$", re.I
+)
+_DOSE = re.compile(
+    r"\b(?P<d>(?:\d+(?:\.\d+)?|one|two|three|half a|a half)\s*(?:tablets?|pills?|capsules?|mg|milligrams?|ml|"
+    r"drops|puffs|units|spoons?|teaspoons?))\b",
+    re.I,
+)
+
+
+def reminder_what(text: str) -> str | None:
+    """The thing to be reminded of, in the person's words: "take my tablets", "the bins"."""
+    for pattern in _CUE_PATTERNS:
+        for cue in pattern.finditer(text):
+            said = _clause(text[cue.end() :])
+            if said:
+                return said
+    return None
+
+
+def medicine(text: str, what: str | None) -> str | None:
+    """The medicine, when the reminder is about one: "take my heart pills" or just "my eye drops".
+    A medicine reminder is escalated to family when it is not confirmed, so only named medicine
+    counts, never a plain "take the washing out"."""
+    if not _MEDICINE_WORD.search(text):
+        return None
+    noun = _MEDICINE_NOUN.match(what.strip()) if what and not _TAKING.match(what) else None
+    taken = noun or _TAKEN.search(text)
+    return taken.group("m").strip() if taken else None
+
+
+def dose(text: str) -> str | None:
+    match = _DOSE.search(text)
+    return match.group("d").strip() if match else None
+
+
+def _clause(after: str) -> str | None:
+    """The words up to the end of the clause the cue opens, or None when they say nothing."""
+    said = after.strip()
+    end = _END.search(said)
+    if end is not None:
+        said = said[: end.start()]
+    said = re.sub(r"^(?:to|about|of|that|for)\s+", "", said.strip().strip(".,!?;:'\"").strip(), flags=re.I)
+    return None if _EMPTY.match(said) else said

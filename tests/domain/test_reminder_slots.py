@@ -1,0 +1,86 @@
+"""What a reminder is about, however it is asked for: the parser knows these are reminders, and the
+conversation must not ask "what should I remind you about?" of someone who has just said it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.conversation import read_back
+from domain.intents import Intent
+from domain.slot_extraction import extract_slots
+from domain.slots import Slots, missing_slots
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+ZONE = "Europe/London"
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "medicine"),
+    [
+        ("remind me to take my heart pills every morning at 8", "take my heart pills", "heart pills"),
+        ("remind me to take my water pills at 8", "take my water pills", "water pills"),
+        ("remind me to buy milk, eggs and bread tomorrow at 9", "buy milk, eggs and bread", None),
+        ("remind me to take my pills at 8 and tell my daughter if I forget", "take my pills", "pills"),
+        ("don't let me miss my pills at lunchtime", "my pills", "pills"),
+        ("tell me at five to take my tablets", "take my tablets", "tablets"),
+        ("don't let me forget to feed the cat tonight", "feed the cat", None),
+        ("give me a shout at seven to put the kettle on", "put the kettle on", None),
+        ("give me a nudge about the bins on wednesday at 7", "the bins", None),
+        ("make sure i take my statin every night at ten", "take my statin", "statin"),
+        ("make sure I remember my hearing aid tomorrow at 9", "my hearing aid", None),
+        ("help me remember to phone the council tomorrow at 11", "phone the council", None),
+        ("jog my memory about the gas man at nine tomorrow", "the gas man", None),
+        ("ping me tomorrow at noon about my prescription", "my prescription", None),
+        ("i need a heads-up at half eight to catch the bus", "catch the bus", None),
+        ("can you tell me at 9 to use my eye drops please", "use my eye drops", "eye drops"),
+        ("could you mention my eye drops at 10pm every night", "my eye drops", "eye drops"),
+        ("i mustn't forget my water tablet at lunchtime", "my water tablet", "water tablet"),
+        ("let me know at five that it's time for my insulin", "my insulin", "insulin"),
+        ("in twenty minutes tell me to take the washing out", "take the washing out", None),
+        ("i'll forget otherwise, so tell me at 3 to phone the bank", "phone the bank", None),
+        ("remember to tell me to take my warfarin at six", "take my warfarin", "warfarin"),
+        ("memo for tomorrow at eight: take the bin out", "take the bin out", None),
+        ("a shout at nine for my pills please", "my pills", "pills"),
+    ],
+)
+def test_the_thing_to_remember_is_read_from_everyday_wording(
+    text: str, what: str, medicine: str | None
+) -> None:
+    slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
+    assert (slots.what, slots.medicine) == (what, medicine), text
+    assert slots.start is not None, text
+    assert "what" not in missing_slots(Intent.SET_REMINDER, slots), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["tell me at nine", "remind me about it tomorrow at 10", "give me a nudge later", "remind me at 8"],
+)
+def test_nothing_named_is_still_asked_for(text: str) -> None:
+    slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
+    assert slots.what is None, slots
+    assert "what" in missing_slots(Intent.SET_REMINDER, slots)
+
+
+def test_the_dose_is_kept_apart_from_the_medicine() -> None:
+    slots = extract_slots(Intent.SET_REMINDER, "tell me to take 2 tablets of my aspirin at 8", NOW, ZONE)
+    assert (slots.dose, slots.what) == ("2 tablets", "take 2 tablets of my aspirin")
+
+
+def test_the_read_back_says_the_pills_not_a_question() -> None:
+    slots = extract_slots(Intent.SET_REMINDER, "don't let me miss my pills at lunchtime", NOW, ZONE)
+    assert str(read_back(Intent.SET_REMINDER, slots, NOW, ZONE)).startswith("Remind you about your pills ")
+
+
+@pytest.mark.parametrize("intent", list(Intent))
+def test_words_from_a_long_message_stay_within_the_slot_limits(intent: Intent) -> None:
+    """A 4,000-character message is allowed; what is read from it must still be valid slots."""
+    padding = " ".join(["and also the blue folder"] * 150)
+    text = f"remind me to take my pills {padding} tomorrow at 8, and tell my daughter that {padding}"
+    slots = extract_slots(intent, text, NOW, ZONE)
+    assert Slots.model_validate(slots.model_dump()) == slots
+    if intent is Intent.SET_REMINDER:
+        assert slots.what is not None and 400 < len(slots.what) <= 500
+        assert slots.what.startswith("take my pills and also") and f"{slots.what} " in text, "cut at a word"
