@@ -16,7 +16,7 @@ _CONNECT = rf"(?:\s+(?:{_TIME_FOR}|to|about|of|that|for))?"
 _REMIND = r"\br?e?mind(?:er|ed|ing)?"
 _CUES = (
     rf"{_REMIND}\s+{_ME}\s+(?:{_TIME_FOR}|to|about|of|that)\b",
-    rf"{_REMIND}\s+(?:{_ME}\s+)?(?:\S+\s+){{0,10}}?(?:{_TIME_FOR}|to|about|that|for)\b",
+    rf"{_REMIND}\s+(?:{_ME}\s+)?(?:\S+\s+){{0,10}}?(?:{_TIME_FOR}|(?:for\s+{_ME}\s+)?to|about|that|for)\b",
     r"\b(?:don'?t|do\s+not|never)\s+let\s+me\s+(?:forget|miss)(?:\s+(?:to|about))?",
     r"\b(?:make|be)\s+sure\s+(?:that\s+)?i\s+(?:(?:remember|don'?t\s+(?:forget|miss)|do\s+not\s+(?:forget|miss))"
     r"(?:\s+(?:to|about))?|(?=take|use|have|ring|call|phone|go))",
@@ -38,6 +38,9 @@ _CUES = (
     r"\b(?:memo|note|reminder)(?:\s+for(?:\s+[\w ]+?)?)?\s*:",
     rf"{_REMIND}\s+{_ME}\b",
 )
+_ASKS_AGAIN = re.compile(r"^(?:tell|alert|remind|warn|ping|ask|nudge|let)\s+me\b", re.I)
+"""A what that is itself a request ("a reminder to alert me to wish mum happy birthday"): read on."""
+_LATER = re.compile(r"^(?:later(?:\s+on)?|again|too)\s+", re.I)
 _CUE_PATTERNS = tuple(re.compile(cue, re.I) for cue in _CUES)
 """In order of trust: "remember to tell me to take my insulin" is about the insulin."""
 _END = re.compile(
@@ -89,7 +92,7 @@ def reminder_what(text: str) -> str | None:
         for cue in pattern.finditer(text):
             said = _clause(text[cue.end() :])
             if said:
-                return said
+                return (reminder_what(said) or said) if _ASKS_AGAIN.match(said) else said
     return None
 
 
@@ -111,7 +114,7 @@ def dose(text: str) -> str | None:
 
 def _clause(after: str) -> str | None:
     """The words up to the end of the clause the cue opens, or None when they say nothing."""
-    said = after.strip()
+    said = _LATER.sub("", after.strip())
     end = _END.search(said)
     if end is not None:
         said = said[: end.start()]

@@ -16,11 +16,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.intent_policy import GUARDED, OTHER_ACTION, decide
 from domain.intents import ACTIONS, Intent
 from domain.party_size import extract_party_size
+from domain.slot_extraction import extract_slots
 from nlu.split import Part, load_clinc, load_dev, load_examples
 from providers.intent_classifier import IntentClassifier, tokens
 from providers.settings import Settings
@@ -96,6 +98,10 @@ class IntentEval:
     party_size_ours_rows: int
     party_size_spurious_rate: float
     """book_restaurant rows with slots but no party size where one was extracted anyway."""
+    reminder_what: tuple[int, int]
+    """(read, rows): gold set_reminder rows of the shared test split whose `what` the slot rules read."""
+    reminder_what_external: tuple[int, int]
+    """The same on CLINC150's test rows."""
     latency_p50_ms: float
     latency_p99_ms: float
     confusions: list[tuple[str, str, str]] = field(default_factory=list)
@@ -224,6 +230,18 @@ def spurious_party_size(rows: Sequence[dict[str, Any]]) -> float:
     return _ratio(sum(extract_party_size(t) is not None for t in texts), len(texts))
 
 
+WHAT_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def reminder_what(rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """How many reminder requests name their what in words the slot rules read, so the
+    conversation need not ask for it again. A coverage figure: the data has no gold `what`,
+    and the read-back is what catches a wrong one."""
+    texts = [row["text"] for row in rows if row["intent"] == Intent.SET_REMINDER.value]
+    read = sum(bool(extract_slots(Intent.SET_REMINDER, text, WHAT_NOW, "UTC").what) for text in texts)
+    return read, len(texts)
+
+
 def _slots_without_size(row: dict[str, Any]) -> bool:
     slots = row.get("slots")
     return slots is not None and "party_size" not in slots and "party_size_description" not in slots
@@ -265,6 +283,8 @@ def evaluate(part: Part = "test", classifier: IntentClassifier | None = None) ->
         party_size_ours_accuracy=our_size,
         party_size_ours_rows=our_size_rows,
         party_size_spurious_rate=spurious_party_size(shared + ours),
+        reminder_what=reminder_what(shared),
+        reminder_what_external=reminder_what(external),
         latency_p50_ms=p50,
         latency_p99_ms=p99,
         confusions=mistakes(shared + ours + external, shared_outcomes + our_outcomes + external_outcomes),
@@ -302,6 +322,11 @@ def format_scores(title: str, s: Scores) -> list[str]:
     return lines
 
 
+def _count(pair: tuple[int, int]) -> str:
+    read, rows = pair
+    return f"{read}/{rows}"
+
+
 def report(result: IntentEval, show_mistakes: bool = False) -> str:
     """The human-readable report `make eval` prints."""
     lines = [f"intent classifier, threshold {result.threshold:.2f}, after domain.intent_policy.decide"]
@@ -316,6 +341,8 @@ def report(result: IntentEval, show_mistakes: bool = False) -> str:
         f"party_size exact: {result.party_size_accuracy:.3f} on {result.party_size_rows} shared rows, "
         f"{result.party_size_ours_accuracy:.3f} on {result.party_size_ours_rows} of ours; "
         f"read where none was stated: {result.party_size_spurious_rate:.2%}",
+        f"reminder what read: {_count(result.reminder_what)} of the shared rows' reminders, "
+        f"{_count(result.reminder_what_external)} of CLINC150's",
         f"predict latency per utterance: p50 {result.latency_p50_ms:.3f} ms, "
         f"p99 {result.latency_p99_ms:.3f} ms",
     ]

@@ -43,6 +43,9 @@ ZONE = "Europe/London"
         ("remember to tell me to take my warfarin at six", "take my warfarin", "warfarin"),
         ("memo for tomorrow at eight: take the bin out", "take the bin out", None),
         ("a shout at nine for my pills please", "my pills", "pills"),
+        ("put in a reminder for me to feed the fish at six", "feed the fish", None),
+        ("i'd like a reminder at 7 to tell me to ring the garage", "ring the garage", None),
+        ("could you tell me later on to lock up, at 10pm", "lock up", None),
     ],
 )
 def test_the_thing_to_remember_is_read_from_everyday_wording(

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from domain.intents import Intent
-from eval.intents import Scores, format_scores, wilson_interval
+from eval.intents import Scores, format_scores, reminder_what, wilson_interval
 
 
 def test_wilson_interval_of_a_small_split() -> None:
@@ -37,3 +37,12 @@ def test_report_prints_the_interval_and_survives_an_intent_without_rows() -> Non
     cancel = next(line for line in lines if "cancel_booking" in line)
     assert cancel.split()[-1] == "0.71-0.97"
     assert next(line for line in lines if "ask_question" in line).endswith("nan-nan")
+
+
+def test_reminder_coverage_counts_only_reminders_and_only_those_that_name_a_thing() -> None:
+    rows = [
+        {"text": "don't let me forget to ring the surgery at 9", "intent": "set_reminder"},
+        {"text": "remind me at 8", "intent": "set_reminder"},
+        {"text": "remind me to call bob", "intent": "none"},
+    ]
+    assert reminder_what(rows) == (1, 2)
