@@ -9,6 +9,7 @@ about?" of someone who has just said it. These rules run on the text with its ti
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 _ME = r"(?:me|us)"
 _TIME_FOR = r"(?:that|when)\s+it'?s\s+time\s+(?:to|for)"
@@ -38,6 +39,12 @@ _CUES = (
     r"\b(?:memo|note|reminder)(?:\s+for(?:\s+[\w ]+?)?)?\s*:",
     rf"{_REMIND}\s+{_ME}\b",
 )
+_TRIES = 8
+"""Places per cue to look for the thing: a real request has one or two; a message that repeats a
+cue hundreds of times ("tell me at tell me at ...") must not cost hundreds of scans."""
+_LONGEST = 600
+"""Characters read after a cue: more than a `what` may hold (500), and it keeps a 4,000-character
+message of repeated cues from costing a scan of the rest of the message per cue."""
 _ASKS_AGAIN = re.compile(r"^(?:tell|alert|remind|warn|ping|ask|nudge|let)\s+me\b", re.I)
 """A what that is itself a request ("a reminder to alert me to wish mum happy birthday"): read on."""
 _LATER = re.compile(r"^(?:later(?:\s+on)?|again|too)\s+", re.I)
@@ -86,13 +93,15 @@ _DOSE = re.compile(
 )
 
 
-def reminder_what(text: str) -> str | None:
+def reminder_what(text: str, *, nested: bool = True) -> str | None:
     """The thing to be reminded of, in the person's words: "take my tablets", "the bins"."""
     for pattern in _CUE_PATTERNS:
-        for cue in pattern.finditer(text):
-            said = _clause(text[cue.end() :])
+        for cue in islice(pattern.finditer(text), _TRIES):
+            said = _clause(text[cue.end() : cue.end() + _LONGEST])
+            if said and nested and _ASKS_AGAIN.match(said):
+                return reminder_what(said, nested=False) or said
             if said:
-                return (reminder_what(said) or said) if _ASKS_AGAIN.match(said) else said
+                return said
     return None
 
 
