@@ -99,8 +99,9 @@ def _within_limits(slots: Slots) -> Slots:
     for name, limit in _TEXT_LIMITS.items():
         value = getattr(slots, name)
         if isinstance(value, str) and len(value) > limit:
-            cut = value[: limit + 1].rsplit(None, 1)[0] if " " in value[:limit] else value[:limit]
-            setattr(slots, name, cut[:limit].rstrip(" ,;:"))
+            head = value[:limit]
+            whole_words = value[limit].isspace() or " " not in head
+            setattr(slots, name, (head if whole_words else head.rsplit(None, 1)[0]).rstrip(" ,;:"))
     return slots
 
 

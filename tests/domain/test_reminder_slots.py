@@ -87,3 +87,9 @@ def test_words_from_a_long_message_stay_within_the_slot_limits(intent: Intent) -
     if intent is Intent.SET_REMINDER:
         assert slots.what is not None and 400 < len(slots.what) <= 500
         assert slots.what.startswith("take my pills and also") and f"{slots.what} " in text, "cut at a word"
+
+
+def test_a_word_that_ends_at_the_limit_is_kept() -> None:
+    what = "take " + "y" * 495
+    slots = extract_slots(Intent.SET_REMINDER, f"remind me to {what} more tomorrow at 9", NOW, ZONE)
+    assert slots.what == what
