@@ -17,10 +17,11 @@ from domain.intents import Intent, ParsedIntent
 from domain.party_size import NUMBER_WORDS, extract_party_size
 from domain.recurrence import Schedule, normalize_rule
 from domain.reminders import read_back_text, you_form
-from domain.slot_extraction import extract_slots, venue
+from domain.slot_extraction import extract_slots
 from domain.slots import Slots, missing_slots
 from domain.tasks import TaskStatus
 from domain.timeexpr import resolve
+from domain.venue_slots import venue
 from domain.wording import Said, clock_sv, contact_sv, said, short_date_sv, short_weekday_sv, weekday_sv
 
 CONFIRM = frozenset(

@@ -7,22 +7,15 @@ user's own venues and contacts when the skill runs, never trusted as identifiers
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.intents import Intent
 from domain.party_size import extract_party_size
-from domain.reminder_slots import dose, medicine, reminder_what
+from domain.reminder_slots import dose, lead_time, medicine, reminder_what
 from domain.slots import Slots
 from domain.timeexpr import TimeExpr, resolve
+from domain.venue_slots import venue
 
-_STOP = (
-    r"(?=\s+(?:tomorrow|today|tonight|this|next|on|at\s+\d|at\s+(?:noon|midnight|half|quarter)|for|in\s+\d|"
-    r"in\s+(?:an?|one|two|three|half)\b|by|around|about|every|please|and\s+(?:tell|let|remind))\b|[,.!?]|$)"
-)
-_VENUE = re.compile(
-    r"\b(?:at|with|from)\s+(?:the\s+)?(?P<v>[A-Z][\w'\u2019&.-]*(?:\s+[A-Z][\w'\u2019&.-]*){0,4})" + _STOP
-)
-_VENUE_LOWER = re.compile(r"\b(?:at|with)\s+(?P<v>[a-z][\w'\u2019&-]*(?:'s|\u2019s))")
 _SERVICES = (
     "haircut", "hair cut", "trim", "colour", "color", "blow dry", "shave", "manicure", "pedicure", "nails",
     "massage", "check-up", "checkup", "cleaning", "filling", "eye test", "eye exam", "hearing test",
@@ -69,6 +62,8 @@ def extract_slots(intent: Intent, text: str, now: datetime, timezone: str) -> Sl
         slots.question = text.strip()[:1000] or None
     if intent in _TIMED and when is not None:
         _time_slots(slots, when)
+    if intent is Intent.SET_REMINDER and slots.start is not None and slots.recurrence is None:
+        slots.start -= lead_time(rest) or timedelta(0)  # "remind me an hour before" the time said
     return _within_limits(slots)
 
 
@@ -127,11 +122,6 @@ def _reminder_slots(slots: Slots, rest: str) -> None:
     slots.what = reminder_what(rest)
     slots.medicine = medicine(rest, slots.what)
     slots.dose = dose(rest)
-
-
-def venue(text: str) -> str | None:
-    found = _first(_VENUE, text, "v") or _first(_VENUE_LOWER, text, "v")
-    return _tidy(found) if found else None
 
 
 def message(text: str) -> str | None:

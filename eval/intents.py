@@ -102,6 +102,8 @@ class IntentEval:
     """(read, rows): gold set_reminder rows of the shared test split whose `what` the slot rules read."""
     reminder_what_external: tuple[int, int]
     """The same on CLINC150's test rows."""
+    venue: VenueScore
+    """The booking rows of the shared split that have gold slots: is the place read as said?"""
     latency_p50_ms: float
     latency_p99_ms: float
     confusions: list[tuple[str, str, str]] = field(default_factory=list)
@@ -242,6 +244,47 @@ def reminder_what(rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
     return read, len(texts)
 
 
+@dataclass(frozen=True)
+class VenueScore:
+    right: int
+    """Rows whose venue was read and equals the gold one (case, "the" and end punctuation aside)."""
+    read: int
+    """Rows where a venue was read."""
+    gold: int
+    """Rows that name a venue."""
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.right, self.read)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.right, self.gold)
+
+
+def venue_score(rows: Sequence[dict[str, Any]]) -> VenueScore:
+    """How well the slot rules read the place from booking rows with gold slots (SNIPS and
+    Schema-Guided Dialogue). Precision counts a read name against rows that name none as a miss,
+    although a name matched to none of the user's venues only costs a question."""
+    right = read = gold = 0
+    for row in rows:
+        if row["intent"] not in _BOOKINGS or row.get("slots") is None:
+            continue
+        expected = row["slots"].get("venue") or row["slots"].get("restaurant_name")
+        said = extract_slots(Intent(row["intent"]), row["text"], WHAT_NOW, "UTC").venue
+        read += said is not None
+        gold += expected is not None
+        right += said is not None and expected is not None and _plain(said) == _plain(expected)
+    return VenueScore(right, read, gold)
+
+
+_BOOKINGS = frozenset({Intent.BOOK_RESTAURANT.value, Intent.BOOK_APPOINTMENT.value})
+
+
+def _plain(name: str) -> str:
+    return name.lower().strip(" .,!?").removeprefix("the ")
+
+
 def _slots_without_size(row: dict[str, Any]) -> bool:
     slots = row.get("slots")
     return slots is not None and "party_size" not in slots and "party_size_description" not in slots
@@ -285,6 +328,7 @@ def evaluate(part: Part = "test", classifier: IntentClassifier | None = None) ->
         party_size_spurious_rate=spurious_party_size(shared + ours),
         reminder_what=reminder_what(shared),
         reminder_what_external=reminder_what(external),
+        venue=venue_score(shared),
         latency_p50_ms=p50,
         latency_p99_ms=p99,
         confusions=mistakes(shared + ours + external, shared_outcomes + our_outcomes + external_outcomes),
@@ -343,6 +387,9 @@ def report(result: IntentEval, show_mistakes: bool = False) -> str:
         f"read where none was stated: {result.party_size_spurious_rate:.2%}",
         f"reminder what read: {_count(result.reminder_what)} of the shared rows' reminders, "
         f"{_count(result.reminder_what_external)} of CLINC150's",
+        f"venue read: precision {result.venue.precision:.3f} ({result.venue.right}/{result.venue.read}), "
+        f"recall {result.venue.recall:.3f} ({result.venue.right}/{result.venue.gold}) on the shared rows' "
+        "bookings with gold slots",
         f"predict latency per utterance: p50 {result.latency_p50_ms:.3f} ms, "
         f"p99 {result.latency_p99_ms:.3f} ms",
     ]

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from domain.intents import Intent
-from eval.intents import Scores, format_scores, reminder_what, wilson_interval
+from eval.intents import Scores, format_scores, reminder_what, venue_score, wilson_interval
 
 
 def test_wilson_interval_of_a_small_split() -> None:
@@ -46,3 +46,24 @@ def test_reminder_coverage_counts_only_reminders_and_only_those_that_name_a_thin
         {"text": "remind me to call bob", "intent": "none"},
     ]
     assert reminder_what(rows) == (1, 2)
+
+
+def test_venue_score_counts_a_right_read_a_wrong_read_and_a_miss() -> None:
+    rows = [
+        {
+            "text": "book a table at The Fat Duck for 2",
+            "intent": "book_restaurant",
+            "slots": {"restaurant_name": "The Fat Duck"},
+        },
+        {"text": "a haircut with Dr. Who", "intent": "book_appointment", "slots": {}},
+        {
+            "text": "book the table, the place is Sala",
+            "intent": "book_restaurant",
+            "slots": {"venue": "Sala"},
+        },
+        {"text": "book a table at Luigi's", "intent": "book_restaurant", "slots": None},
+        {"text": "cancel my table at Luigi's", "intent": "cancel_booking", "slots": {"venue": "Luigi's"}},
+    ]
+    score = venue_score(rows)
+    assert (score.right, score.read, score.gold) == (1, 2, 2)
+    assert (score.precision, score.recall) == (0.5, 0.5)
