@@ -9,6 +9,7 @@ about?" of someone who has just said it. These rules run on the text with its ti
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from itertools import islice
 
 _ME = r"(?:me|us)"
@@ -37,6 +38,7 @@ _CUES = (
     r"\bmention(?=\s+(?:my|the)\b)|\bremember\s+(?:for\s+me\s+)?(?:that\b|(?=(?:my|the|to)\b))",
     r"\bso\s+(?:that\s+)?i\s+(?:remember(?:\s+to)?|don'?t\s+forget(?:\s+to)?|(?=take|use|ring|call|phone)\b)",
     r"\b(?:memo|note|reminder)(?:\s+for(?:\s+[\w ]+?)?)?\s*:",
+    r"\breminder\s+(?=(?:take|use|have|ring|call|phone|go|buy|pay|put|check|get|water|feed|collect|pick|send|post)\b)",
     rf"{_REMIND}\s+{_ME}\b",
 )
 _TRIES = 8
@@ -59,12 +61,31 @@ _END = re.compile(
 )
 """Where the thing ends and the rest of the request begins. A comma only ends it before a new
 clause, so "buy milk, eggs and bread" stays whole."""
+_AHEAD = (
+    r"(?:the\s+(?P<day>day|night|evening)\s+before|"
+    r"(?P<n>an?|one|two|three|four|five|six|half\s+an?|\d{1,2})\s+(?P<unit>minutes?|mins?|hours?|hrs?|days?)\s+"
+    r"(?:before(?:hand)?|early|earlier|ahead))\b"
+)
+_LEAD = re.compile(rf"\b{_AHEAD}", re.I)
+_AHEAD_FIRST = re.compile(rf"^{_AHEAD}\s*", re.I)
 _EMPTY = re.compile(
     r"^(?:(?:it|that|this|them|then|me|now|later|again|when|morning|evening|night|tonight|today|tomorrow)?$|"
-    r"(?:at|in|on|by|around|when|after|before|later)\s)",
+    rf"(?:at|in|on|by|around|when|after|before|later)\s|{_AHEAD})",
     re.I,
 )
-"""Clauses that name no thing: a pronoun, or only when ("tell me at ten" with the time still in)."""
+"""Clauses that name no thing: a pronoun, or only when ("tell me at ten" with the time still in,
+"remind me the day before")."""
+_SAID_BEFORE = re.compile(
+    r"^(?:(?:oh|well|so|right),?\s+)?(?:i(?:'ve|\s+have)?\s+(?:got\s+)?(?=(?:my|the|an?)\b)|there(?:'s|\s+is)\s+|it(?:'s|\s+is)\s+)?"
+    r"(?P<w>.+?)[\s,.;-]*(?:\b(?:so|and)\s+)?(?:please\s+)?(?:(?:can|could|will|would)\s+you\s+)?"
+    r"(?:please\s+)?remind\s+me\b",
+    re.I,
+)
+"""The thing said first, the request after: "the bins go out tonight, remind me"."""
+_FILLER = re.compile(
+    r"^(?:(?:can|could|will|would)\s+you|please|oh|well|so|ok(?:ay)?|right|yes|hi|hello|hey|and|also)$", re.I
+)
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _FORMS = (
     r"(?:pills?|tablets?|capsules?|medicine|medication|meds|(?:eye\s+|ear\s+)?drops|inhaler|"
     r"injection|shot|patch)"
@@ -102,7 +123,32 @@ def reminder_what(text: str, *, nested: bool = True) -> str | None:
                 return reminder_what(said, nested=False) or said
             if said:
                 return said
-    return None
+    return _said_before(text)
+
+
+def _said_before(text: str) -> str | None:
+    """The thing when it comes before the request: "i have the chiropodist on thursday, so remind
+    me the day before" is about the chiropodist."""
+    match = _SAID_BEFORE.match(text[:_LONGEST])
+    if match is None:
+        return None
+    said = match.group("w").strip(" ,.;:-")
+    return None if not said or _EMPTY.match(said) or _ASKS_AGAIN.match(said) or _FILLER.match(said) else said
+
+
+def lead_time(text: str) -> timedelta | None:
+    """How long before the time said the reminder should come: "remind me an hour before"."""
+    match = _LEAD.search(text)
+    if match is None:
+        return None
+    if match.group("day"):
+        return timedelta(days=1)
+    word = match.group("n").lower()
+    count = 0.5 if word.startswith("half") else _NUMBERS.get(word) or int(word)
+    unit = match.group("unit").lower()
+    if unit.startswith("d"):
+        return timedelta(days=count)
+    return timedelta(hours=count) if unit.startswith("h") else timedelta(minutes=count)
 
 
 def medicine(text: str, what: str | None) -> str | None:
@@ -123,7 +169,7 @@ def dose(text: str) -> str | None:
 
 def _clause(after: str) -> str | None:
     """The words up to the end of the clause the cue opens, or None when they say nothing."""
-    said = _LATER.sub("", after.strip())
+    said = _AHEAD_FIRST.sub("", _LATER.sub("", after.strip()))  # "an hour before my appointment"
     end = _END.search(said)
     if end is not None:
         said = said[: end.start()]

@@ -682,6 +682,12 @@ def _part_of_day(m: re.Match[str], today: date) -> _Payload | None:
     return _Part(hour, cue, day)
 
 
+@_rule(r"(?<!the\s)\bfirst\s+thing(?:\s+in\s+the\s+morning)?\b")
+def _first_thing(m: re.Match[str], today: date) -> _Payload | None:
+    """ "first thing (tomorrow)": early morning, said by people who do not name an hour."""
+    return _Part(8, "morning")
+
+
 @_rule(
     r"\b(?:(?P<pre>at|for|with|before|after|around|by|over|during)\s+(?:(?:the|my|our|your)\s+)?)?"
     r"(?P<meal>breakfast|brunch|luncheon|lunch|dinner|supper|bed)(?P<time>\s*time)?\b"

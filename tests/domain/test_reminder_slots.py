@@ -46,6 +46,11 @@ ZONE = "Europe/London"
         ("put in a reminder for me to feed the fish at six", "feed the fish", None),
         ("i'd like a reminder at 7 to tell me to ring the garage", "ring the garage", None),
         ("could you tell me later on to lock up, at 10pm", "lock up", None),
+        ("the window cleaner comes on friday at 10, remind me", "the window cleaner comes", None),
+        ("i've got my flu jab on tuesday at 11 so can you remind me", "my flu jab", None),
+        ("it's bin day tomorrow at 7, please remind me", "bin day", None),
+        ("set a reminder take statin 10pm", "take statin", "statin"),
+        ("ring the council first thing tomorrow, remind me", "ring the council", None),
     ],
 )
 def test_the_thing_to_remember_is_read_from_everyday_wording(
@@ -59,7 +64,15 @@ def test_the_thing_to_remember_is_read_from_everyday_wording(
 
 @pytest.mark.parametrize(
     "text",
-    ["tell me at nine", "remind me about it tomorrow at 10", "give me a nudge later", "remind me at 8"],
+    [
+        "tell me at nine",
+        "remind me about it tomorrow at 10",
+        "give me a nudge later",
+        "remind me at 8",
+        "can you remind me at 8",
+        "oh, please remind me tomorrow at 9",
+        "remind me the day before, on friday at 10",
+    ],
 )
 def test_nothing_named_is_still_asked_for(text: str) -> None:
     slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
@@ -93,3 +106,21 @@ def test_a_word_that_ends_at_the_limit_is_kept() -> None:
     what = "take " + "y" * 495
     slots = extract_slots(Intent.SET_REMINDER, f"remind me to {what} more tomorrow at 9", NOW, ZONE)
     assert slots.what == what
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("i have the chiropodist on thursday at 2 so remind me the day before", "2026-11-25T14:00:00+00:00"),
+        ("remind me an hour before my hair appointment tomorrow at 11", "2026-11-23T10:00:00+00:00"),
+        ("remind me to take the cake out in 40 minutes", "2026-11-22T10:40:00+00:00"),
+        ("the taxi comes at 3 tomorrow, remind me half an hour before", "2026-11-23T14:30:00+00:00"),
+        ("remind me 2 days early about mum's birthday on the 30th at 9", "2026-11-28T09:00:00+00:00"),
+    ],
+)
+def test_a_reminder_asked_for_ahead_of_the_time_comes_that_much_earlier(text: str, start: str) -> None:
+    """ "remind me the day before" a Thursday appointment means Wednesday: reminding on Thursday
+    would be too late for what the person asked."""
+    slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
+    assert slots.start == datetime.fromisoformat(start), text
+    assert slots.what and "before" not in slots.what and "early" not in slots.what, text
