@@ -12,6 +12,8 @@ import re
 from datetime import timedelta
 from itertools import islice
 
+from domain.party_size import NUMBER_WORDS
+
 _ME = r"(?:me|us)"
 _TIME_FOR = r"(?:that|when)\s+it'?s\s+time\s+(?:to|for)"
 _CONNECT = rf"(?:\s+(?:{_TIME_FOR}|to|about|of|that|for))?"
@@ -85,7 +87,6 @@ _SAID_BEFORE = re.compile(
 _FILLER = re.compile(
     r"^(?:(?:can|could|will|would)\s+you|please|oh|well|so|ok(?:ay)?|right|yes|hi|hello|hey|and|also)$", re.I
 )
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _FORMS = (
     r"(?:pills?|tablets?|capsules?|medicine|medication|meds|(?:eye\s+|ear\s+)?drops|inhaler|"
     r"injection|shot|patch)"
@@ -144,7 +145,10 @@ def lead_time(text: str) -> timedelta | None:
     if match.group("day"):
         return timedelta(days=1)
     word = match.group("n").lower()
-    count = 0.5 if word.startswith("half") else _NUMBERS.get(word) or int(word)
+    if word.startswith("half"):
+        count = 0.5
+    else:
+        count = 1 if word in ("a", "an") else NUMBER_WORDS.get(word) or int(word)
     unit = match.group("unit").lower()
     if unit.startswith("d"):
         return timedelta(days=count)
