@@ -7,10 +7,11 @@ spring gap) moves forward by the gap, a repeated one (autumn) is the first of th
 of domain.timeexpr, which writes these rules.
 
 Only the shapes reminders need are accepted (FREQ, INTERVAL, COUNT, UNTIL, BYSECOND, BYMINUTE, BYHOUR,
-BYDAY, BYMONTHDAY, BYMONTH, WKST), and a rule must have an occurrence within 30 years of its start: an
-impossible rule ("every February 30th") makes dateutil search until the year 9999, seconds of CPU the
-scheduler cannot spare. A rule that can happen once happens again within its calendar period, so the
-scheduler's searches stay short.
+BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, WKST; BYSETPOS as "at 8am and 6:30pm" is BYHOUR=8,18;BYMINUTE=0,30
+with the 1st and 4th of each day's four times), and a rule must have an occurrence within 30 years of
+its start: an impossible rule ("every February 30th") makes dateutil search until the year 9999,
+seconds of CPU the scheduler cannot spare. A rule that can happen once happens again within its
+calendar period, so the scheduler's searches stay short.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ __all__ = ["Schedule", "check_schedule", "describe_once", "parse_rule"]
 
 _KEYS = frozenset(
     {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY"}
-    | {"BYMONTH", "WKST"}
+    | {"BYMONTH", "BYSETPOS", "WKST"}
 )
 _FREQS = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 _VALUE = re.compile(r"^[A-Z0-9,+\-]+$")
@@ -287,11 +288,12 @@ def describe_once(at: datetime, now: datetime, timezone: str) -> Said:
 _SUB_DAILY = {"SECONDLY": "second", "MINUTELY": "minute", "HOURLY": "hour"}
 _SUB_DAILY_SV = {"SECONDLY": "sekund", "MINUTELY": "minut", "HOURLY": "timme"}
 _PLAIN = frozenset({"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST"})
+_CLOCK = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND", "BYSETPOS"})
 _SAYABLE: dict[str, frozenset[str]] = {
-    "DAILY": _PLAIN | {"BYHOUR", "BYMINUTE", "BYSECOND"},
-    "WEEKLY": _PLAIN | {"BYHOUR", "BYMINUTE", "BYSECOND", "BYDAY"},
-    "MONTHLY": _PLAIN | {"BYHOUR", "BYMINUTE", "BYSECOND", "BYMONTHDAY"},
-    "YEARLY": _PLAIN | {"BYHOUR", "BYMINUTE", "BYSECOND", "BYMONTHDAY", "BYMONTH"},
+    "DAILY": _PLAIN | _CLOCK,
+    "WEEKLY": _PLAIN | _CLOCK | {"BYDAY"},
+    "MONTHLY": _PLAIN | _CLOCK | {"BYMONTHDAY"},
+    "YEARLY": _PLAIN | _CLOCK | {"BYMONTHDAY", "BYMONTH"},
 } | {freq: _PLAIN for freq in _SUB_DAILY}
 _GENERIC = said("on a repeating schedule", "enligt ett återkommande schema")
 
@@ -315,6 +317,8 @@ def _describe_rule(parts: dict[str, str], start: datetime) -> Said:
             _every_sv(interval, _SUB_DAILY_SV[freq]),
         )
     times = _clock_times(parts, start)
+    if times is None:
+        return _GENERIC
     clock = said("at " + join(times, "and"), "kl. " + join(times, "och"))
     if freq == "DAILY":
         every = said("every day" if interval == 1 else f"every {interval} days", _every_sv(interval, "dag"))
@@ -325,10 +329,33 @@ def _describe_rule(parts: dict[str, str], start: datetime) -> Said:
     return _monthly_or_yearly(parts, start, interval, clock)
 
 
-def _clock_times(parts: dict[str, str], start: datetime) -> list[str]:
+def _clock_times(parts: dict[str, str], start: datetime) -> list[str] | None:
+    """The times of day, or None when BYSETPOS does not keep the same times on every day."""
     hours = sorted(int(h) for h in parts["BYHOUR"].split(",")) if "BYHOUR" in parts else [start.hour]
     minutes = sorted(int(m) for m in parts["BYMINUTE"].split(",")) if "BYMINUTE" in parts else [start.minute]
-    return [f"{h:02d}:{m:02d}" for h in hours for m in minutes]
+    pairs = [(h, m) for h in hours for m in minutes]
+    if "BYSETPOS" in parts:
+        kept = _kept_each_day(parts, len(pairs))
+        if kept is None:
+            return None
+        pairs = [pairs[i] for i in kept]
+    return [f"{h:02d}:{m:02d}" for h, m in pairs]
+
+
+def _kept_each_day(parts: dict[str, str], per_day: int) -> list[int] | None:
+    """Which of a day's BYHOUR x BYMINUTE times BYSETPOS keeps, when it keeps the same ones on each day of
+    the period (a day, or a week's BYDAY days, as domain.timeexpr writes); else None."""
+    by_month = parts["FREQ"] in ("MONTHLY", "YEARLY")
+    if "BYSECOND" in parts or (by_month and "," in parts.get("BYMONTHDAY", ",") + parts.get("BYMONTH", "")):
+        return None  # a month's or year's days are not one day each period
+    days = len(parts["BYDAY"].split(",")) if parts["FREQ"] == "WEEKLY" and "BYDAY" in parts else 1
+    try:
+        positions = {int(p) for p in parts["BYSETPOS"].split(",")}
+    except ValueError:
+        return None
+    kept = sorted({(p - 1) % per_day for p in positions if p > 0})
+    regular = {day * per_day + i + 1 for day in range(days) for i in kept}
+    return kept if kept and positions == regular else None
 
 
 def _weekly(parts: dict[str, str], start: datetime, interval: int) -> Said:

@@ -37,8 +37,10 @@ Choices a careful reader might make differently, made on purpose and kept in one
   hours") are exact elapsed time.
 * One span: when the words that say when are scattered ("tomorrow I must call Bo at 5"), all of them
   count for the value but ``text``/``span`` cover only the largest adjacent group.
-* Known limits: "at 8am and 6:30pm every day" keeps only the times with the first one's minute (one
-  RRULE cannot hold both); "at 7" before a street name is still read as a time; holidays ("Christmas"),
+* Several times a day ("at 9 each morning and 9 at night", "at breakfast and at dinner"): each clock
+  time is read by the part of day said right by it, and parts of day listed with "and" are times of
+  their own. Times whose minutes differ ("at 8am and 6:30pm") are one RRULE with BYSETPOS.
+* Known limits: "at 7" before a street name is still read as a time; holidays ("Christmas"),
   "twice a week" and vague amounts ("in a few days") are not understood.
 """
 
@@ -235,6 +237,23 @@ _PRECEDING_CLOCK = re.compile(
     r"\b(?:at|@)\s+\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?\s?m\.?)?\s*(?:,\s*and|,|and|&)\s*$", _FLAGS
 )
 """A list of times: "at 9 and 21" -- the 21 is a time too."""
+_LISTED_BEFORE = re.compile(r"(?:,|&|\band)\s*$", _FLAGS)
+_PART_AFTER = re.compile(
+    r"\s+(?:at\s+night|in\s+the\s+(?:morning|afternoon|evening)|(?:every|each)\s+(?:morning|afternoon|evening|night))\b",
+    _FLAGS,
+)
+
+
+def _listed_with_part(m: re.Match[str], hour: int) -> bool:
+    """ "... and 9 at night", ", 6 in the evening": a bare hour in a list of times, read by its part of
+    day. Only 5-12, as "take 2 in the morning" is a dose."""
+    return (
+        5 <= hour <= 12
+        and _PART_AFTER.match(m.string, m.end()) is not None
+        and _LISTED_BEFORE.search(m.string, max(0, m.start() - _LOOK_BACK), m.start()) is not None
+    )
+
+
 _PRECEDING_WEEKDAY = re.compile(rf"\b(?:{_WD_ANY})\s*,?\s*$", _FLAGS)
 _CONNECTORS = re.compile(
     r"(?:[\s,]|\b(?:at|on|in|the|and|of|from|starting|beginning|by|around|about|this|next|for|then)\b)*",
@@ -401,6 +420,7 @@ def _clock(hour: int, minute: int, meridiem: str | None, zero_padded: bool = Fal
 def _digit_clock(m: re.Match[str], today: date) -> _Payload | None:
     """7pm, 7:30, 19:30, at 7, 7.30 pm, 7 o'clock. A bare number needs "at"/am/pm/a colon to be a time."""
     listed = _PRECEDING_CLOCK.search(m.string, max(0, m.start() - _LOOK_BACK), m.start()) is not None
+    listed = listed or (not m["sep"] and _listed_with_part(m, int(m["h"])))
     anchored = bool(m["pre"] or m["mer"] or m["sep"] == ":" or listed)
     if not anchored or (m["sep"] == "." and not (m["pre"] or m["mer"] or listed)):
         return None
@@ -416,9 +436,11 @@ def _digit_clock(m: re.Match[str], today: date) -> _Payload | None:
 )
 def _word_clock(m: re.Match[str], today: date) -> _Payload | None:
     """at seven, at eight thirty, seven pm, seven o'clock; "at four seasons" is not a time."""
-    if not m["mer"] and not (m["pre"] and _SOFT_END.match(m.string, m.end())):
+    hour = _words_value(m["hw"])
+    listed = not m["mw"] and _listed_with_part(m, hour)
+    if not m["mer"] and not listed and not (m["pre"] and _SOFT_END.match(m.string, m.end())):
         return None
-    return _clock(_words_value(m["hw"]), _words_value(m["mw"] or ""), m["mer"])
+    return _clock(hour, _words_value(m["mw"] or ""), m["mer"])
 
 
 @_rule(
@@ -883,6 +905,10 @@ class _Found:
     ranges: list[_Range] = field(default_factory=list)
     evening_context: bool = False
     morning_context: bool = False
+    clock_cues: list[Cue | None] = field(default_factory=list)
+    """Per clock, in order: the part of day said right by it ("9 at night"), else None."""
+    listed_parts: list[_Part] = field(default_factory=list)
+    """Parts of day that are times of their own in a recurrence ("at breakfast and at dinner")."""
 
     @classmethod
     def of(cls, hits: list[_Hit], text: str) -> _Found:
@@ -892,6 +918,7 @@ class _Found:
         )
         for hit in hits:
             found.add(hit.payload)
+        found.clock_cues, found.listed_parts = _times_of_day(hits, text)
         return found
 
     def add(self, payload: _Payload) -> None:
@@ -915,12 +942,86 @@ class _Found:
             return (dated or self.days)[0].day
         return next((p.day for p in self.parts if p.day is not None), None)
 
+    def clock_cue(self, index: int) -> Cue | None:
+        """The part of day that reads the index-th clock: its own (see _times_of_day), else "wake me"."""
+        return self.clock_cues[index] or ("morning" if self.morning_context else None)
+
     def cue(self) -> Cue | None:
         """The part of day that reads ambiguous hours: a said one, else "wake me" means morning."""
         part = self.parts[0] if self.parts else next((r.part for r in self.recurs if r.part), None)
         if part:
             return part.cue
         return "morning" if self.morning_context else None
+
+
+def _part_in(payload: _Payload) -> _Part | None:
+    return payload if isinstance(payload, _Part) else payload.part if isinstance(payload, _Recur) else None
+
+
+_AND = re.compile(r",|&|\+|\b(?:and|then)\b", _FLAGS)
+_DOSE = re.compile(
+    r"\b(?:\d+|an?|one|two|three|half)(?:\s+(?:tablets?|pills?|capsules?|drops?|puffs?|spoonfuls?))?\b",
+    _FLAGS,
+)
+"""A dose between two listed times ("1 in the morning and 1 at night") does not part them."""
+
+
+def _gap_kind(text: str, left: _Hit, right: _Hit) -> str | None:
+    """How two neighbouring hits are joined: "tight" ("at 8 in the morning"), "and" ("at 8 and at 6",
+    "at breakfast, lunch"), or None (other words between them)."""
+    gap = _DOSE.sub(" ", text[left.end : right.start])
+    if not _CONNECTORS.fullmatch(gap):
+        return None
+    return "and" if _AND.search(gap) else "tight"
+
+
+_Timed = list[tuple[_Hit, _Part | None]]
+"""The clock and part-of-day hits in text order, each with its part of day (None for a clock)."""
+
+
+def _parts_of_clocks(timed: _Timed, text: str) -> dict[int, int]:
+    """Each clock's part of day: the part said right by it, the earlier one when both sides have one."""
+    owner: dict[int, int] = {}  # part's index -> its clock's index
+    for i, (_, part) in enumerate(timed):
+        if part is not None:
+            continue
+        for j in (i - 1, i + 1):
+            beside = 0 <= j < len(timed) and timed[j][1] is not None and j not in owner
+            if beside and _gap_kind(text, timed[min(i, j)][0], timed[max(i, j)][0]) == "tight":
+                owner[j] = i
+                break
+    return owner
+
+
+def _times_of_day(hits: list[_Hit], text: str) -> tuple[list[Cue | None], list[_Part]]:
+    """Which part of day each clock time belongs to, and which parts of day are times of their own.
+
+    "at 9 each morning and 9 at night" is two doses: each clock takes the part of day said right by
+    it, and a clock with none takes the first part no clock took ("every evening ... at 7"). A part
+    no clock took is a time of its own in a recurrence when it is listed with "and" ("at breakfast
+    and at dinner", "every morning at 8 and every evening"), or, with no clock said at all, the
+    first one. Parts side by side ("every night before bed") are one time: the first said."""
+    timed: _Timed = [
+        (h, _part_in(h.payload)) for h in hits if isinstance(h.payload, _Clock) or _part_in(h.payload)
+    ]
+    owner = _parts_of_clocks(timed, text)
+    own = {clock: timed[part][1] for part, clock in owner.items()}
+    free = [(i, part) for i, (_, part) in enumerate(timed) if part is not None and i not in owner]
+    fallback = free[0][1] if free else None
+    cues: list[Cue | None] = []
+    for i, (_, part) in enumerate(timed):
+        if part is None:
+            said = own.get(i) or fallback
+            cues.append(said.cue if said else None)
+    listed: list[_Part] = []
+    for i, part in free:
+        joins = [_gap_kind(text, timed[j - 1][0], timed[j][0]) for j in (i, i + 1) if 0 < j < len(timed)]
+        beside_free_part = i > 0 and (i - 1, timed[i - 1][1]) in free and joins[0] != "and"
+        if beside_free_part:
+            continue  # the same time as the part before it
+        if "and" in joins or (not cues and not listed):
+            listed.append(part)
+    return cues, listed
 
 
 def _hour_choices(clock: _Clock, cue: Cue | None, evening: bool, recurring: bool) -> tuple[int, ...]:
@@ -965,7 +1066,7 @@ class _Value:
 
 def _clock_value(found: _Found, when: _When) -> _Value:
     clock = found.clocks[0]
-    hours = _hour_choices(clock, found.cue(), found.evening_context, recurring=False)
+    hours = _hour_choices(clock, found.clock_cue(0), found.evening_context, recurring=False)
     return _Value(_pick(_candidate_days(found, when), hours, clock.minute, when))
 
 
@@ -1022,22 +1123,24 @@ def _merged_recur(found: _Found) -> tuple[_Recur, date | None]:
     return rule, starting
 
 
-def _recur_time(rule: _Recur, found: _Found) -> tuple[tuple[int, ...], int]:
-    """BYHOUR values and the minute: said clock times (same minute as the first), else the rule's own
-    hours ("twice a day"), else its part of day; none means the caller must ask for a time."""
-    cue = found.cue()
-    if found.clocks:
-        minute = found.clocks[0].minute
-        chosen = {
-            _hour_choices(c, cue, found.evening_context, recurring=True)[0] % 24
-            for c in found.clocks
-            if c.minute == minute
-        }
-        return tuple(sorted(chosen)), minute
-    if rule.hours:
-        return rule.hours, 0
-    part = rule.part or (found.parts[0] if found.parts else None)
-    return ((part.hour,), 0) if part else ((), 0)
+_Times = tuple[tuple[int, int], ...]
+"""Times of day as (hour, minute), sorted."""
+
+
+def _recur_times(rule: _Recur, found: _Found) -> _Times:
+    """The times of day: said clock times, each read with its own part of day, and parts of day listed
+    as times ("at 8 and at night"); else the rule's own hours ("twice a day"), else its part of day.
+    None means the caller must ask for a time."""
+    times = {
+        (_hour_choices(c, found.clock_cue(i), found.evening_context, recurring=True)[0] % 24, c.minute)
+        for i, c in enumerate(found.clocks)
+    }
+    times |= {(part.hour, 0) for part in found.listed_parts}
+    if not times and rule.hours:
+        times = {(hour, 0) for hour in rule.hours}
+    if not times and (part := rule.part or (found.parts[0] if found.parts else None)):
+        times = {(part.hour, 0)}
+    return tuple(sorted(times))
 
 
 def _matches(rule: _Recur, day: date) -> bool:
@@ -1048,25 +1151,23 @@ def _matches(rule: _Recur, day: date) -> bool:
     return rule.bymonth is None or day.month == rule.bymonth
 
 
-def _first_occurrence(
-    rule: _Recur, hours: tuple[int, ...], minute: int, first: date, when: _When
-) -> datetime | None:
+def _first_occurrence(rule: _Recur, times: _Times, first: date, when: _When) -> datetime | None:
     """The first matching day and hour strictly after now (a day after today when there is no time);
     None for a rule that matches no day in eight years (say, Monday the 31st of a 30-day month)."""
     for offset in range(0, 366 * 8 + 1):
         day = first + timedelta(days=offset)
         if not _matches(rule, day):
             continue
-        for hour in hours:
+        for hour, minute in times:
             moment = when.local(day, hour, minute)
             if when.ahead(moment):
                 return moment
-        if not hours and day > when.today:
+        if not times and day > when.today:
             return when.local(day, 0, 0)
     return None
 
 
-def _rrule(rule: _Recur, hours: tuple[int, ...], minute: int) -> str:
+def _rrule(rule: _Recur, times: _Times) -> str:
     parts = [f"FREQ={rule.freq}"]
     if rule.interval > 1:
         parts.append(f"INTERVAL={rule.interval}")
@@ -1076,10 +1177,23 @@ def _rrule(rule: _Recur, hours: tuple[int, ...], minute: int) -> str:
         parts.append(f"BYMONTHDAY={rule.bymonthday}")
     if rule.byday:
         parts.append("BYDAY=" + ",".join(_WEEKDAY_CODES[d] for d in rule.byday))
-    if hours:
+    if times:
+        hours, minutes = sorted({h for h, _ in times}), sorted({m for _, m in times})
         parts.append("BYHOUR=" + ",".join(map(str, hours)))
-        parts.append(f"BYMINUTE={minute}")
+        parts.append("BYMINUTE=" + ",".join(map(str, minutes)))
+        if len(minutes) > 1:
+            parts.append("BYSETPOS=" + ",".join(map(str, _set_positions(rule, times, hours, minutes))))
     return ";".join(parts)
+
+
+def _set_positions(rule: _Recur, times: _Times, hours: list[int], minutes: list[int]) -> list[int]:
+    """BYSETPOS for times whose minutes differ ("8am and 6:30pm"): BYHOUR x BYMINUTE makes every pair
+    (08:00, 08:30, 18:00, 18:30) on each day of the period, and the positions keep the said ones on
+    each day. A period holds one day, or a week's BYDAY days (the rules this module writes)."""
+    pairs = [(h, m) for h in hours for m in minutes]
+    wanted = [pairs.index(t) for t in times]
+    days = len(rule.byday) if rule.freq == "WEEKLY" and rule.byday else 1
+    return [day * len(pairs) + i + 1 for day in range(days) for i in wanted]
 
 
 def _every_few_hours_start(rule: _Recur, found: _Found, when: _When) -> datetime:
@@ -1099,13 +1213,13 @@ def _every_few_hours_start(rule: _Recur, found: _Found, when: _When) -> datetime
 def _recur_value(found: _Found, when: _When) -> _Value | None:
     rule, starting = _merged_recur(found)
     if rule.freq in ("HOURLY", "MINUTELY"):
-        return _Value(_every_few_hours_start(rule, found, when), recurrence=_rrule(rule, (), 0))
-    hours, minute = _recur_time(rule, found)
+        return _Value(_every_few_hours_start(rule, found, when), recurrence=_rrule(rule, ()))
+    times = _recur_times(rule, found)
     first = max(starting or when.today, when.today)
-    start = _first_occurrence(rule, hours, minute, first, when)
+    start = _first_occurrence(rule, times, first, when)
     if start is None:
         return None
-    return _Value(start, recurrence=_rrule(rule, hours, minute), date_only=not hours)
+    return _Value(start, recurrence=_rrule(rule, times), date_only=not times)
 
 
 def _value(found: _Found, when: _When) -> _Value | None:

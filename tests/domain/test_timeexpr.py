@@ -241,6 +241,63 @@ def test_a_recurring_hour_is_a_time_of_day_not_the_next_occurrence() -> None:
     assert _at("every day at 3").recurrence == "FREQ=DAILY;BYHOUR=15;BYMINUTE=0"
 
 
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # each time is read by the part of day said right by it, not by the message's first one
+        ("take my pills at 9 each morning and 9 at night", "FREQ=DAILY;BYHOUR=9,21;BYMINUTE=0"),
+        ("every day at 9 and at 9 at night", "FREQ=DAILY;BYHOUR=9,21;BYMINUTE=0"),
+        ("every morning at 8 and every evening at 6", "FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0"),
+        ("every morning at 8 and every night at 10", "FREQ=DAILY;BYHOUR=8,22;BYMINUTE=0"),
+        ("at eight in the morning and six in the evening every day", "FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0"),
+        ("every evening, take my pills at 7", "FREQ=DAILY;BYHOUR=19;BYMINUTE=0"),
+        # parts of day listed with "and" are times of their own
+        ("at breakfast and at dinner every day", "FREQ=DAILY;BYHOUR=8,19;BYMINUTE=0"),
+        ("every morning and evening", "FREQ=DAILY;BYHOUR=9,19;BYMINUTE=0"),
+        ("every morning at 8 and every evening", "FREQ=DAILY;BYHOUR=8,19;BYMINUTE=0"),
+        ("take 1 tablet in the morning and 1 at night every day", "FREQ=DAILY;BYHOUR=9,20;BYMINUTE=0"),
+        # ... but not when said apart, or side by side
+        ("every morning, and tell my daughter in the evening if i forget", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"),
+        ("every morning to take my pills at 8", "FREQ=DAILY;BYHOUR=8;BYMINUTE=0"),
+        ("every night before bed", "FREQ=DAILY;BYHOUR=20;BYMINUTE=0"),
+        # times whose minutes differ keep each its own minute
+        ("at 8am and 6:30pm every day", "FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4"),
+        ("daily at 7:15, 13:00 and 19:45", "FREQ=DAILY;BYHOUR=7,13,19;BYMINUTE=0,15,45;BYSETPOS=2,4,9"),
+        (
+            "every monday and thursday at 8am and 6:30pm",
+            "FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4,5,8",
+        ),
+    ],
+)
+def test_several_times_a_day_are_each_kept(text: str, rule: str) -> None:
+    result = _at(text)
+    assert result.recurrence == rule
+    assert result.start is not None
+    start = result.start.replace(tzinfo=None)
+    week = rrulestr(rule, dtstart=start).between(start, start + timedelta(days=7), inc=True)
+    assert week[0] == start  # the scheduler's first firing is the start the read-back says
+
+
+def test_times_with_different_minutes_fire_at_exactly_those_times() -> None:
+    result = _at("remind me at 8am and 6:30pm every day to take my insulin")
+    assert result.recurrence is not None and result.start is not None
+    start = result.start.replace(tzinfo=None)
+    day = rrulestr(result.recurrence, dtstart=start).between(start, start + timedelta(days=2), inc=True)
+    assert [f"{o:%a %H:%M}" for o in day] == ["Tue 18:30", "Wed 08:00", "Wed 18:30", "Thu 08:00", "Thu 18:30"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("take 2 in the morning and 2 at night", "2026-11-25 09:00"),  # "2" is a dose: no 02:00 or 14:00
+        ("book a table for 6 in the evening", "2026-11-24 19:00"),  # a party, not 18:00
+        ("tomorrow at 9 and 9 at night", "2026-11-25 09:00"),  # a one-off takes the first time
+    ],
+)
+def test_a_bare_number_before_a_part_of_day_is_a_time_only_in_a_list(text: str, expected: str) -> None:
+    assert _local(text) == expected
+
+
 def test_clock_words() -> None:
     assert _local("at half past six") == "2026-11-24 18:30"
     assert _local("at quarter to eight") == "2026-11-24 19:45"

@@ -92,6 +92,8 @@ def test_next_after_matches_a_plain_expansion_from_the_start() -> None:
     rng = random.Random(7)
     rules = [
         "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=0",
+        "FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4",
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4,5,8,9,12",
         "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;BYHOUR=9",
         "FREQ=HOURLY;INTERVAL=5;BYDAY=MO,WE",
         "FREQ=MINUTELY;INTERVAL=7;BYHOUR=1,2,3",
@@ -127,6 +129,17 @@ def test_next_after_matches_a_plain_expansion_from_the_start() -> None:
         ("FREQ=MONTHLY;BYMONTHDAY=-1", "on the last day of every month at 08:00"),
         ("FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=3", "every year on 3 March at 08:00"),
         ("FREQ=MONTHLY;BYDAY=1MO", "on a repeating schedule"),
+        ("FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4", "every day at 08:00 and 18:30"),
+        (
+            "FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4,5,8",
+            "every Monday and Thursday at 08:00 and 18:30",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=3;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=2",
+            "on the 3rd of every month at 08:30",
+        ),
+        ("FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,6", "on a repeating schedule"),
+        ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "on a repeating schedule"),
     ],
 )
 def test_schedules_in_plain_words(rule: str | None, words: str) -> None:
@@ -143,7 +156,8 @@ def test_schedules_in_plain_words(rule: str | None, words: str) -> None:
         "FREQ=MINUTELY;BYSECOND=0,30",
         "FREQ=DAILY;COUNT=2;UNTIL=20270101T000000Z",
         "FREQ=DAILY;DTSTART=20200101T000000",
-        "FREQ=DAILY;BYSETPOS=1",
+        "FREQ=DAILY;BYSETPOS=2",  # a day holds one time: never happens
+        "FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=0",
         "FREQ=WEEKLY;BYDAY=2MO",
         "FREQ=DAILY\nRRULE:FREQ=WEEKLY",
         "FREQ=FORTNIGHTLY",
