@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -211,7 +211,7 @@ def _bare_number(text: str) -> int | None:
 
 def read_back(intent: Intent, slots: Slots, now: datetime, timezone: str) -> str:
     """The question before an irreversible action, in English and Swedish (a `Said`)."""
-    when = _when(slots.start, now, timezone) if slots.start else said("", "")
+    when = _when(slots.start, now, timezone, clock=not _whole_day(slots)) if slots.start else said("", "")
     venue = slots.venue or ""
     if intent is Intent.BOOK_RESTAURANT:
         return said(
@@ -252,24 +252,33 @@ def _reminder_when(slots: Slots, when: Said, now: datetime, timezone: str) -> Sa
         return said(f"{when} (repeating)", f"{when.sv} (återkommande)")
 
 
-def _when(start: datetime, now: datetime, timezone: str) -> Said:
-    """'tomorrow (Tue 24 Nov) at 19:00': the relative day a person says, and the date to be sure."""
+def _whole_day(slots: Slots) -> bool:
+    """A day said without a time ("cancel my booking on friday"): start and end are its midnights."""
+    start, end = slots.start, slots.end
+    if start is None or end is None or (start.hour, start.minute, start.second) != (0, 0, 0):
+        return False
+    return end.astimezone(start.tzinfo) == start + timedelta(days=1)
+
+
+def _when(start: datetime, now: datetime, timezone: str, *, clock: bool = True) -> Said:
+    """'tomorrow (Tue 24 Nov) at 19:00': the relative day a person says, and the date to be sure.
+    Without the clock for a whole day."""
     zone = ZoneInfo(timezone)
     local, today = start.astimezone(zone), now.astimezone(zone).date()
     days = (local.date() - today).days
-    clock, klockan = f"at {local:%H:%M}", clock_sv(local)
+    at, klockan = (f" at {local:%H:%M}", f" {clock_sv(local)}") if clock else ("", "")
     if days in (0, 1):
         return said(
-            f"{'today' if days == 0 else 'tomorrow'} ({local:%a} {local.day} {local:%b}) {clock}",
+            f"{'today' if days == 0 else 'tomorrow'} ({local:%a} {local.day} {local:%b}){at}",
             f"{'i dag' if days == 0 else 'i morgon'} "
-            f"({short_weekday_sv(local)} {short_date_sv(local)}) {klockan}",
+            f"({short_weekday_sv(local)} {short_date_sv(local)}){klockan}",
         )
     if 1 < days < 7:
         return said(
-            f"on {local:%A} ({local.day} {local:%b}) {clock}",
-            f"på {weekday_sv(local)} ({short_date_sv(local)}) {klockan}",
+            f"on {local:%A} ({local.day} {local:%b}){at}",
+            f"på {weekday_sv(local)} ({short_date_sv(local)}){klockan}",
         )
     return said(
-        f"on {local:%a} {local.day} {local:%b} {clock}",
-        f"{short_weekday_sv(local)} {short_date_sv(local)} {klockan}",
+        f"on {local:%a} {local.day} {local:%b}{at}",
+        f"{short_weekday_sv(local)} {short_date_sv(local)}{klockan}",
     )

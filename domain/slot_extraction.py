@@ -61,7 +61,7 @@ def extract_slots(intent: Intent, text: str, now: datetime, timezone: str) -> Sl
     if intent is Intent.ASK_QUESTION:
         slots.question = text.strip()[:1000] or None
     if intent in _TIMED and when is not None:
-        _time_slots(slots, when)
+        _time_slots(slots, when, whole_day=intent in _FINDS_BOOKING)
     if intent is Intent.SET_REMINDER and slots.start is not None and slots.recurrence is None:
         slots.start -= lead_time(rest) or timedelta(0)  # "remind me an hour before" the time said
     return _within_limits(slots)
@@ -77,6 +77,8 @@ _TIMED = frozenset(
     }
 )
 """Intents whose time is a slot; in a family message a time is part of what to say."""
+_FINDS_BOOKING = frozenset({Intent.CANCEL_BOOKING, Intent.BOOKING_STATUS})
+"""Intents for which a day alone is enough: it finds the booking ("cancel my dentist on friday")."""
 
 
 _TEXT_LIMITS = {
@@ -111,9 +113,14 @@ def _notify_slots(slots: Slots, text: str) -> None:
     slots.message = said or None
 
 
-def _time_slots(slots: Slots, when: TimeExpr) -> None:
+def _time_slots(slots: Slots, when: TimeExpr, *, whole_day: bool) -> None:
+    """A day without a time is asked about when booking, but names a booking to find: then it is
+    the whole day, from local midnight to the next."""
     if not when.date_only or when.recurrence:
         slots.start = when.start
+    elif whole_day and when.start is not None:
+        slots.start, slots.end = when.start, when.start + timedelta(days=1)  # wall-clock: the next midnight
+        return
     slots.end = when.end
     slots.recurrence = when.recurrence
 

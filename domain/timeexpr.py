@@ -17,7 +17,8 @@ Choices a careful reader might make differently, made on purpose and kept in one
   recurrence ("every day at 8") the hour is a time of day for ever, not "the next 8 o'clock", so 7-11
   mean the morning.
 * Parts of the day alone: morning 09:00, afternoon 15:00, evening 19:00, night and tonight 20:00,
-  breakfast 08:00, brunch 11:00, lunch 12:00, dinner and supper 19:00, bedtime 21:00. They are times,
+  breakfast 08:00, brunch 11:00, lunch 12:00, tea (the early evening meal) 17:00, dinner and supper 19:00,
+  bedtime 21:00. They are times,
   so ``date_only`` stays False.
 * Days. A weekday alone ("on Friday") is the next one after today (said on a Friday it is a week
   away); "this Friday" may be today; "next Tuesday" is the Tuesday of next week (weeks start on Monday,
@@ -684,7 +685,7 @@ _PARTS: dict[str, tuple[int, Cue]] = {
     "night": (20, "evening"), "tonight": (20, "evening"), "tonite": (20, "evening"), "2nite": (20, "evening"),
     "breakfast": (8, "morning"), "brunch": (11, "morning"),
     "lunch": (12, "midday"), "luncheon": (12, "midday"),
-    "dinner": (19, "evening"), "supper": (19, "evening"), "bed": (21, "evening"),
+    "tea": (17, "afternoon"), "dinner": (19, "evening"), "supper": (19, "evening"), "bed": (21, "evening"),
 }  # fmt: skip
 
 
@@ -712,7 +713,7 @@ def _first_thing(m: re.Match[str], today: date) -> _Payload | None:
 
 @_rule(
     r"\b(?:(?P<pre>at|for|with|before|after|around|by|over|during)\s+(?:(?:the|my|our|your)\s+)?)?"
-    r"(?P<meal>breakfast|brunch|luncheon|lunch|dinner|supper|bed)(?P<time>\s*time)?\b"
+    r"(?P<meal>breakfast|brunch|luncheon|lunch|tea|dinner|supper|bed)(?P<time>\s*time)?\b"
 )
 def _meal(m: re.Match[str], today: date) -> _Payload | None:
     """for dinner, with breakfast, at lunchtime, bedtime: a meal is a time only when introduced as one."""

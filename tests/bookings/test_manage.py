@@ -6,10 +6,14 @@ from datetime import timedelta
 
 from domain.booking_flow import release_task_hold, undo_last_booking
 from domain.bookings import Venue
+from domain.conversation import read_back
+from domain.intents import Intent
 from domain.skills.bookings import booking_deps
+from domain.slot_extraction import extract_slots
 from domain.tasks import TaskStatus
 from providers.wiring import Providers
 from tests.bookings.conftest import (
+    ZONE,
     MovableClock,
     at,
     book,
@@ -153,3 +157,35 @@ async def test_a_no_to_the_read_back_frees_the_slot_at_once(
     assert held.status is TaskStatus.AWAITING_CONFIRMATION
     await release_task_hold(task_id, store=booking_deps(ctx).store)
     assert await live_bookings(providers, venues["luigis-trattoria"].id, start) == []
+
+
+async def test_a_day_said_without_a_time_finds_that_days_booking(
+    providers: Providers, venues: dict[str, Venue]
+) -> None:
+    """ "scrap my booking on Friday 4 December": the day is enough to know which one, so the local
+    parser gives the whole day (start and end at its midnights) and the read-back says no hour."""
+    first_day, second_day = fresh_day(), fresh_day()
+    clock = MovableClock(at(first_day, "09:00") - timedelta(days=1))
+    ctx = context(providers, clock)
+    user = await make_user(providers)
+    for day, venue in ((first_day, "Luigi's"), (second_day, "Golden Dragon")):
+        made = await book(
+            providers, ctx, user, "book_restaurant",
+            {"venue": venue, "party_size": 2, "start": at(day, "19:00").isoformat()},
+        )  # fmt: skip
+        assert made.status is TaskStatus.SUCCEEDED
+    clock.at += timedelta(hours=1)  # past the undo window
+    text = f"please scrap my booking on {second_day:%A} {second_day.day} {second_day:%B}"
+    slots = extract_slots(Intent.CANCEL_BOOKING, text, clock.now(), ZONE)
+    assert (slots.start, slots.end) == (at(second_day, "00:00"), at(second_day, "00:00") + timedelta(days=1))
+    said = read_back(Intent.CANCEL_BOOKING, slots, clock.now(), ZONE)
+    assert f"{second_day.day} {second_day:%b}" in said and "00:00" not in said
+    task = await booking_task(
+        providers, user, "cancel_booking", slots.model_dump(mode="json", exclude_none=True)
+    )
+    cancelled = await run_skill(providers, task, ctx)
+    assert cancelled.reply is not None and cancelled.reply.startswith(
+        "Cancelled: a table for 2 at Golden Dragon"
+    )
+    assert await live_bookings(providers, venues["golden-dragon"].id, at(second_day, "19:00")) == []
+    assert len(await live_bookings(providers, venues["luigis-trattoria"].id, at(first_day, "19:00"))) == 1

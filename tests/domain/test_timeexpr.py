@@ -254,6 +254,7 @@ def test_a_recurring_hour_is_a_time_of_day_not_the_next_occurrence() -> None:
         # parts of day listed with "and" are times of their own
         ("at breakfast and at dinner every day", "FREQ=DAILY;BYHOUR=8,19;BYMINUTE=0"),
         ("every morning and evening", "FREQ=DAILY;BYHOUR=9,19;BYMINUTE=0"),
+        ("with breakfast and with tea every day", "FREQ=DAILY;BYHOUR=8,17;BYMINUTE=0"),  # tea: the meal
         ("every morning at 8 and every evening", "FREQ=DAILY;BYHOUR=8,19;BYMINUTE=0"),
         ("take 1 tablet in the morning and 1 at night every day", "FREQ=DAILY;BYHOUR=9,20;BYMINUTE=0"),
         # ... but not when said apart, or side by side
@@ -276,6 +277,11 @@ def test_several_times_a_day_are_each_kept(text: str, rule: str) -> None:
     start = result.start.replace(tzinfo=None)
     week = rrulestr(rule, dtstart=start).between(start, start + timedelta(days=7), inc=True)
     assert week[0] == start  # the scheduler's first firing is the start the read-back says
+
+
+def test_tea_is_a_time_only_when_said_as_a_meal() -> None:
+    assert _local("remind me at teatime to ring my sister") == "2026-11-24 17:00"
+    assert _at("remind me to buy tea tomorrow").date_only
 
 
 def test_times_with_different_minutes_fire_at_exactly_those_times() -> None:

@@ -90,6 +90,22 @@ def test_a_said_is_its_english_and_carries_its_swedish_through_copies() -> None:
             "Avboka din bokning mån 7 dec kl. 19:00?",
         ),
         (
+            Intent.CANCEL_BOOKING,  # a day said without a time: the whole day, and no "at 00:00"
+            Slots(start=_at(27, 0), end=_at(28, 0)),
+            "Cancel your booking on Friday (27 Nov)?",
+            "Avboka din bokning på fredag (27 nov)?",
+        ),
+        (
+            Intent.SET_REMINDER,
+            Slots(
+                what="take my insulin",
+                start=_at(23, 18, 30),
+                recurrence="FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4",
+            ),
+            "Remind you to take your insulin every day at 08:00 and 18:30?",
+            "Ska jag påminna dig om att take your insulin varje dag kl. 08:00 och 18:30?",
+        ),
+        (
             Intent.NOTIFY_FAMILY,
             Slots(contact="my daughter", message="I'm home safe"),
             'Send your daughter this message: "I\'m home safe"?',
@@ -108,7 +124,18 @@ def test_a_said_is_its_english_and_carries_its_swedish_through_copies() -> None:
             "Ska jag påminna dig om att ta dina hjärttabletter varje måndag och torsdag kl. 08:00?",
         ),
     ],
-    ids=["table", "service", "appointment", "cancel-venue", "cancel-day", "notify", "pills", "swedish-words"],
+    ids=[
+        "table",
+        "service",
+        "appointment",
+        "cancel-venue",
+        "cancel-day",
+        "cancel-whole-day",
+        "two-times",
+        "notify",
+        "pills",
+        "swedish-words",
+    ],
 )
 def test_read_backs_in_both_languages(intent: Intent, slots: Slots, english: str, swedish: str) -> None:
     reply = read_back(intent, slots, NOW, "Europe/Stockholm")
