@@ -38,7 +38,7 @@ from domain.wording import (
     weekday_sv,
 )
 
-__all__ = ["Schedule", "check_schedule", "describe_once", "parse_rule"]
+__all__ = ["Schedule", "check_schedule", "describe_once", "earlier_rule", "parse_rule"]
 
 _KEYS = frozenset(
     {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY"}
@@ -134,6 +134,62 @@ def check_schedule(first_at: datetime, rule: str | None, timezone: str, min_inte
     if gaps and min(gaps) < min_interval:
         raise InvalidInput(f"reminders may repeat at most every {min_interval:g} seconds")
     return schedule
+
+
+_WEEK = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def earlier_rule(rule: str, before: timedelta, at_hour: int | None = None) -> str | None:
+    """The rule of a reminder that comes `before` ahead of each time of `rule` ("every Tuesday at 9,
+    remind me the day before" is every Monday at 9), at `at_hour` when that is said ("the night
+    before"). None when one rule of the same shape cannot say it: BYSETPOS, times that would land
+    on different days, or a monthly day before the month's last."""
+    parts = parse_rule(rule)
+    if parts["FREQ"] not in ("DAILY", "WEEKLY", "MONTHLY") or {"BYSETPOS", "BYSECOND"} & set(parts):
+        return None
+    minutes = [int(m) for m in parts.get("BYMINUTE", "0").split(",")]
+    times = [(int(h), m) for h in parts["BYHOUR"].split(",") for m in minutes] if "BYHOUR" in parts else []
+    lead = int(before.total_seconds() // 60)
+    if at_hour is not None:  # "the night before": whole days back, at that hour
+        times, shifts = [(at_hour, 0)], {-(-lead // 1440)}
+    elif times:
+        moved = [h * 60 + m - lead for h, m in times]
+        shifts = {-(t // 1440) for t in moved}
+        times = [divmod(t % 1440, 60) for t in moved]
+    else:  # the time of day comes from DTSTART: only whole days can move
+        shifts = {lead // 1440} if lead % 1440 == 0 else set()
+    if len(shifts) != 1 or not _shift_days(parts, shifts.pop()):
+        return None
+    if times:
+        hours, mins = sorted({h for h, _ in times}), sorted({m for _, m in times})
+        if len(hours) * len(mins) != len(set(times)):
+            return None  # 08:00 and 08:30 less 10 minutes: not BYHOUR x BYMINUTE
+        parts["BYHOUR"], parts["BYMINUTE"] = ",".join(map(str, hours)), ",".join(map(str, mins))
+    return ";".join(f"{key}={value}" for key, value in parts.items())
+
+
+def _shift_days(parts: dict[str, str], days: int) -> bool:
+    """Move the rule's named days `days` earlier, in place; False when that cannot be said. Days
+    the rule takes from DTSTART move with the start."""
+    if days == 0 or parts["FREQ"] == "DAILY":
+        return True
+    if parts["FREQ"] == "WEEKLY":
+        if "BYDAY" in parts:
+            parts["BYDAY"] = ",".join(
+                _WEEK[(_WEEK.index(code) - days) % 7] for code in parts["BYDAY"].split(",")
+            )
+        return True
+    if "BYDAY" in parts or "," in parts.get("BYMONTHDAY", ""):
+        return False
+    if "BYMONTHDAY" in parts:
+        said = int(parts["BYMONTHDAY"])
+        day = said - days
+        if said > 0 and day < 1:
+            day -= 1  # into the month before, counted from its end: the day before the 1st is -1
+        if day < -28:
+            return False
+        parts["BYMONTHDAY"] = str(day)
+    return True
 
 
 def normalize_rule(text: str) -> str:

@@ -9,6 +9,7 @@ about?" of someone who has just said it. These rules run on the text with its ti
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
 
@@ -54,20 +55,22 @@ _ASKS_AGAIN = re.compile(r"^(?:tell|alert|remind|warn|ping|ask|nudge|let)\s+me\b
 _LATER = re.compile(r"^(?:later(?:\s+on)?|again|too)\s+", re.I)
 _CUE_PATTERNS = tuple(re.compile(cue, re.I) for cue in _CUES)
 """In order of trust: "remember to tell me to take my insulin" is about the insulin."""
+_AHEAD = (
+    r"(?:the\s+(?P<day>day|night|evening)\s+before|"
+    r"(?P<n>an?|one|two|three|four|five|six|half\s+an?|\d{1,2})\s+(?P<unit>minutes?|mins?|hours?|hrs?|days?)\s+"
+    r"(?:before(?:hand)?|early|earlier|ahead))\b"
+)
 _END = re.compile(
+    rf"\s*,?\s*\b{_AHEAD}|"
     r"\s*(?:,\s*(?=(?:\d|i|i'\w+|can|could|would|will|please|so|and|then|or|but|because|as|otherwise|every|each|"
     r"morning|evening|night|tell|it'?s|that'?s|thanks?)\b)|[;!?]|\.(?:\s|$)|\s-\s|"
     r"\b(?:and|so)\s+(?:tell|remind|let|i\b|that\s+i)|\b(?:can|could|would|will)\s+you\b|\bplease\b|\bthen\b|"
     r"\bif\s+you\s+(?:can|could|would|don'?t\s+mind)\b|\s+later(?:\s+on)?\s*$)",
     re.I,
 )
-"""Where the thing ends and the rest of the request begins. A comma only ends it before a new
-clause, so "buy milk, eggs and bread" stays whole."""
-_AHEAD = (
-    r"(?:the\s+(?P<day>day|night|evening)\s+before|"
-    r"(?P<n>an?|one|two|three|four|five|six|half\s+an?|\d{1,2})\s+(?P<unit>minutes?|mins?|hours?|hrs?|days?)\s+"
-    r"(?:before(?:hand)?|early|earlier|ahead))\b"
-)
+"""Where the thing ends and the rest of the request begins: a lead time ("put the bins out, the
+night before") or a new clause. A comma only ends it before a new clause, so "buy milk, eggs and
+bread" stays whole."""
 _LEAD = re.compile(rf"\b{_AHEAD}", re.I)
 _AHEAD_FIRST = re.compile(rf"^{_AHEAD}\s*", re.I)
 _EMPTY = re.compile(
@@ -137,13 +140,25 @@ def _said_before(text: str) -> str | None:
     return None if not said or _EMPTY.match(said) or _ASKS_AGAIN.match(said) or _FILLER.match(said) else said
 
 
-def lead_time(text: str) -> timedelta | None:
-    """How long before the time said the reminder should come: "remind me an hour before"."""
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """How long before the time said a reminder should come ("an hour before", "the day before"),
+    and at what hour when that is said too ("the night before": the day before, at 20:00)."""
+
+    before: timedelta
+    at_hour: int | None = None
+
+
+_EVENING_BEFORE = {"night": 20, "evening": 19}
+
+
+def lead_time(text: str) -> Lead | None:
+    """ "remind me an hour before", "the night before", "2 days early"."""
     match = _LEAD.search(text)
     if match is None:
         return None
     if match.group("day"):
-        return timedelta(days=1)
+        return Lead(timedelta(days=1), _EVENING_BEFORE.get(match.group("day").lower()))
     word = match.group("n").lower()
     if word.startswith("half"):
         count = 0.5
@@ -151,8 +166,8 @@ def lead_time(text: str) -> timedelta | None:
         count = 1 if word in ("a", "an") else NUMBER_WORDS.get(word) or int(word)
     unit = match.group("unit").lower()
     if unit.startswith("d"):
-        return timedelta(days=count)
-    return timedelta(hours=count) if unit.startswith("h") else timedelta(minutes=count)
+        return Lead(timedelta(days=count))
+    return Lead(timedelta(hours=count) if unit.startswith("h") else timedelta(minutes=count))
 
 
 def medicine(text: str, what: str | None) -> str | None:

@@ -7,11 +7,13 @@ user's own venues and contacts when the skill runs, never trusted as identifiers
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.intents import Intent
 from domain.party_size import extract_party_size
-from domain.reminder_slots import dose, lead_time, medicine, reminder_what
+from domain.recurrence import Schedule, earlier_rule
+from domain.reminder_slots import Lead, dose, lead_time, medicine, reminder_what
 from domain.slots import Slots
 from domain.timeexpr import TimeExpr, resolve
 from domain.venue_slots import venue
@@ -62,8 +64,8 @@ def extract_slots(intent: Intent, text: str, now: datetime, timezone: str) -> Sl
         slots.question = text.strip()[:1000] or None
     if intent in _TIMED and when is not None:
         _time_slots(slots, when, whole_day=intent in _FINDS_BOOKING)
-    if intent is Intent.SET_REMINDER and slots.start is not None and slots.recurrence is None:
-        slots.start -= lead_time(rest) or timedelta(0)  # "remind me an hour before" the time said
+    if intent is Intent.SET_REMINDER and slots.start is not None and (lead := lead_time(text)):
+        _come_earlier(slots, slots.start, lead, now)
     return _within_limits(slots)
 
 
@@ -123,6 +125,28 @@ def _time_slots(slots: Slots, when: TimeExpr, *, whole_day: bool) -> None:
         return
     slots.end = when.end
     slots.recurrence = when.recurrence
+
+
+def _come_earlier(slots: Slots, start: datetime, lead: Lead, now: datetime) -> None:
+    """ "remind me the day before": the reminder comes that much before the time said, on the wall
+    clock; a repeating one every time. A rule that cannot be moved keeps the time said, which the
+    read-back shows."""
+    earlier = start - lead.before  # aware arithmetic in one zone: wall-clock time
+    if lead.at_hour is not None:  # "the night before"
+        earlier = earlier.replace(hour=lead.at_hour, minute=0)
+    if slots.recurrence is None:
+        slots.start = earlier
+        return
+    rule = earlier_rule(slots.recurrence, lead.before, lead.at_hour)
+    if rule is None or not isinstance(earlier.tzinfo, ZoneInfo):
+        return
+    first = (
+        earlier
+        if earlier > now
+        else Schedule(earlier.astimezone(UTC), rule, earlier.tzinfo.key).next_after(now)
+    )
+    if first is not None:
+        slots.recurrence, slots.start = rule, first.astimezone(earlier.tzinfo)
 
 
 def _reminder_slots(slots: Slots, rest: str) -> None:

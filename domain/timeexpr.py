@@ -1182,7 +1182,7 @@ def _rrule(rule: _Recur, times: _Times) -> str:
         hours, minutes = sorted({h for h, _ in times}), sorted({m for _, m in times})
         parts.append("BYHOUR=" + ",".join(map(str, hours)))
         parts.append("BYMINUTE=" + ",".join(map(str, minutes)))
-        if len(minutes) > 1:
+        if len(hours) * len(minutes) > len(times):  # not every pair was said
             parts.append("BYSETPOS=" + ",".join(map(str, _set_positions(rule, times, hours, minutes))))
     return ";".join(parts)
 

@@ -116,6 +116,7 @@ def test_a_word_that_ends_at_the_limit_is_kept() -> None:
         ("remind me to take the cake out in 40 minutes", "2026-11-22T10:40:00+00:00"),
         ("the taxi comes at 3 tomorrow, remind me half an hour before", "2026-11-23T14:30:00+00:00"),
         ("remind me 2 days early about mum's birthday on the 30th at 9", "2026-11-28T09:00:00+00:00"),
+        ("i have the dentist on thursday at 2, remind me the night before", "2026-11-25T20:00:00+00:00"),
     ],
 )
 def test_a_reminder_asked_for_ahead_of_the_time_comes_that_much_earlier(text: str, start: str) -> None:
@@ -124,3 +125,48 @@ def test_a_reminder_asked_for_ahead_of_the_time_comes_that_much_earlier(text: st
     slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
     assert slots.start == datetime.fromisoformat(start), text
     assert slots.what and "before" not in slots.what and "early" not in slots.what, text
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "rule", "what"),
+    [
+        (
+            "remind me every tuesday to put the bins out, the night before",
+            "2026-11-23T20:00:00+00:00",
+            "FREQ=WEEKLY;BYDAY=MO;BYHOUR=20;BYMINUTE=0",
+            "put the bins out",
+        ),
+        (
+            "the bins go out every tuesday, remind me the day before at 7pm",
+            "2026-11-23T19:00:00+00:00",
+            "FREQ=WEEKLY;BYDAY=MO;BYHOUR=19;BYMINUTE=0",
+            "the bins go out",
+        ),
+        (
+            "remind me 10 minutes before every day at 8am to take my pills",
+            "2026-11-23T07:50:00+00:00",
+            "FREQ=DAILY;BYHOUR=7;BYMINUTE=50",
+            "take my pills",
+        ),
+        (
+            "remind me half an hour before my tablets at 9 each morning and 9 at night",
+            "2026-11-22T20:30:00+00:00",
+            "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=30",
+            "my tablets",
+        ),
+    ],
+)
+def test_a_repeating_reminder_asked_for_ahead_comes_that_much_earlier_every_time(
+    text: str, start: str, rule: str, what: str
+) -> None:
+    slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
+    assert (slots.start, slots.recurrence, slots.what) == (datetime.fromisoformat(start), rule, what)
+
+
+def test_a_repeating_reminder_that_cannot_be_moved_keeps_the_time_said() -> None:
+    """08:00 and 08:30 less 10 minutes is not one BYHOUR x BYMINUTE rule: the read-back shows the
+    times said, and the person can say no."""
+    slots = extract_slots(
+        Intent.SET_REMINDER, "remind me 10 minutes before 8:00 and 8:30 every day", NOW, ZONE
+    )
+    assert slots.recurrence == "FREQ=DAILY;BYHOUR=8;BYMINUTE=0,30"

@@ -12,7 +12,7 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.intents import Intent
-from domain.recurrence import check_schedule
+from domain.recurrence import check_schedule, earlier_rule
 from domain.reminders import (
     DayRecord,
     DueReminder,
@@ -379,3 +379,65 @@ def test_the_conversation_hook_routes_dose_follow_ups_only_when_no_action_was_se
     assert followup_skill("did I take my heart pill today?", Intent.ASK_QUESTION) == "reminder_took_today"
     assert followup_skill("I took it", Intent.SET_REMINDER) is None
     assert followup_skill("hello", Intent.NONE) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "before", "at_hour", "earlier"),
+    [
+        (
+            "FREQ=WEEKLY;BYDAY=TU;BYHOUR=9;BYMINUTE=0",
+            timedelta(days=1),
+            None,
+            "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0",
+        ),
+        (
+            "FREQ=WEEKLY;BYDAY=TU;BYHOUR=9;BYMINUTE=0",
+            timedelta(days=1),
+            20,
+            "FREQ=WEEKLY;BYDAY=MO;BYHOUR=20;BYMINUTE=0",
+        ),
+        (
+            "FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=0;BYMINUTE=30",
+            timedelta(hours=1),
+            None,
+            "FREQ=WEEKLY;BYDAY=SU,WE;BYHOUR=23;BYMINUTE=30",
+        ),  # past midnight: the day before too
+        (
+            "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=0",
+            timedelta(minutes=10),
+            None,
+            "FREQ=DAILY;BYHOUR=7,19;BYMINUTE=50",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=15;BYHOUR=9;BYMINUTE=0",
+            timedelta(days=2),
+            None,
+            "FREQ=MONTHLY;BYMONTHDAY=13;BYHOUR=9;BYMINUTE=0",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0",
+            timedelta(days=1),
+            None,
+            "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=9;BYMINUTE=0",
+        ),  # the day before the 1st: the month's last
+        ("FREQ=WEEKLY;BYDAY=TU", timedelta(days=1), None, "FREQ=WEEKLY;BYDAY=MO"),
+        # cannot be said as one rule of the same shape
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0",
+            timedelta(days=2),
+            None,
+            "FREQ=MONTHLY;BYMONTHDAY=-2;BYHOUR=9;BYMINUTE=0",
+        ),
+        ("FREQ=MONTHLY;BYMONTHDAY=-28", timedelta(days=1), None, None),  # not in every month
+        ("FREQ=DAILY;BYHOUR=8;BYMINUTE=0,30", timedelta(minutes=10), None, None),
+        ("FREQ=DAILY;BYHOUR=0,8;BYMINUTE=30", timedelta(hours=1), None, None),  # lands on two days
+        ("FREQ=DAILY;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,4", timedelta(hours=1), None, None),
+        ("FREQ=WEEKLY;BYDAY=TU", timedelta(hours=1), None, None),
+        ("FREQ=MONTHLY;BYMONTHDAY=-1", timedelta(days=1), None, "FREQ=MONTHLY;BYMONTHDAY=-2"),
+        ("FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=3", timedelta(days=1), None, None),
+    ],
+)
+def test_a_rule_moved_earlier_keeps_its_shape(
+    rule: str, before: timedelta, at_hour: int | None, earlier: str | None
+) -> None:
+    assert earlier_rule(rule, before, at_hour) == earlier
