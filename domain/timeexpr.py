@@ -656,10 +656,12 @@ def _month_day_date(m: re.Match[str], today: date) -> _Payload | None:
     return _dated(today, _month(m["mon"]), m["d"], m["y"])
 
 
-@_rule(rf"\b(?:(?P<on>on)\s+)?the\s+(?P<d>{_ORDINAL})\b")
+@_rule(rf"\b(?:(?P<on>on)\s+)?the\s+(?P<d>{_ORDINAL})(?P<month>\s+of\s+the\s+month)?\b")
 def _ordinal_date(m: re.Match[str], today: date) -> _Payload | None:
-    """on the 12th, Saturday the 28th: the next such day of a month ("the 3rd floor" is not a date)."""
-    introduced = m["on"] or _PRECEDING_WEEKDAY.search(m.string, max(0, m.start() - _LOOK_BACK), m.start())
+    """on the 12th, Saturday the 28th, the 1st of the month: the next such day of a month ("the 3rd
+    floor" is not a date)."""
+    after_weekday = _PRECEDING_WEEKDAY.search(m.string, max(0, m.start() - _LOOK_BACK), m.start())
+    introduced = m["on"] or m["month"] or after_weekday
     if not introduced and not _SOFT_END.match(m.string, m.end()):
         return None
     monthday = _ordinal(m["d"])

@@ -325,6 +325,7 @@ def test_clock_words() -> None:
         ("book a table for four at Luigi's tomorrow at seven", "tomorrow at seven"),
         ("remind me to take my heart pills every morning at eight", "every morning at eight"),
         ("call my daughter in two hours", "in two hours"),
+        ("remind me on the first of the month to pay the milkman", "on the first of the month"),
         ("remind me on the 24th of December at 10 am to call my cousin", "on the 24th of December at 10 am"),
         (
             "remind me tomorrow morning at quarter to eight, the taxi is coming",
