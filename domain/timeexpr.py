@@ -17,9 +17,8 @@ Choices a careful reader might make differently, made on purpose and kept in one
   recurrence ("every day at 8") the hour is a time of day for ever, not "the next 8 o'clock", so 7-11
   mean the morning.
 * Parts of the day alone: morning 09:00, afternoon 15:00, evening 19:00, night and tonight 20:00,
-  breakfast 08:00, brunch 11:00, lunch 12:00, tea (the early evening meal) 17:00, dinner and supper 19:00,
-  bedtime 21:00. They are times,
-  so ``date_only`` stays False.
+  breakfast 08:00, brunch 11:00, lunch 12:00, tea (the early evening meal) 17:00, dinner and supper
+  19:00, bedtime 21:00. They are times, so ``date_only`` stays False.
 * Days. A weekday alone ("on Friday") is the next one after today (said on a Friday it is a week
   away); "this Friday" may be today; "next Tuesday" is the Tuesday of next week (weeks start on Monday,
   so said on a Sunday "next Monday" is tomorrow). "next week" is next Monday, "next month" the 1st,
@@ -1017,9 +1016,10 @@ def _times_of_day(hits: list[_Hit], text: str) -> tuple[list[Cue | None], list[_
             said = own.get(i) or fallback
             cues.append(said.cue if said else None)
     listed: list[_Part] = []
+    free_at = {i for i, _ in free}
     for i, part in free:
         joins = [_gap_kind(text, timed[j - 1][0], timed[j][0]) for j in (i, i + 1) if 0 < j < len(timed)]
-        beside_free_part = i > 0 and (i - 1, timed[i - 1][1]) in free and joins[0] != "and"
+        beside_free_part = i - 1 in free_at and joins[0] != "and"
         if beside_free_part:
             continue  # the same time as the part before it
         if "and" in joins or (not cues and not listed):
