@@ -558,6 +558,21 @@ def _starts_with_verb(what: str) -> bool:
     return bool(_VERB.match(you_form(what).removeprefix("to ").strip()))
 
 
+_STATEMENT = re.compile(
+    r"^(?:the|my|our|his|her|their)\s+(?:[\w'-]+\s+){0,3}?"
+    r"(?:is|are|was|were|will|go|goes|come|comes|arrives?|needs?|starts?|opens?|closes?|has|have)\b",
+    re.I,
+)
+"""A thing said as a sentence ("the bins go out", "my grandson is coming"): "remind you that ..."."""
+
+
+def _linking_word(what: str) -> str:
+    """ "to" before an action, "that" before a sentence, else "about" ("about your dentist")."""
+    if _starts_with_verb(what):
+        return "to"
+    return "that" if _STATEMENT.match(what.strip()) else "about"
+
+
 def _is_action(reminder: Reminder) -> bool:
     return _starts_with_verb(reminder.what)
 
@@ -565,9 +580,8 @@ def _is_action(reminder: Reminder) -> bool:
 def read_back_text(what: str, dose: str | None, when: str) -> Said:
     """The question before a reminder is set, in the words `set_reply` will confirm it with:
     "Remind you to take your heart pills (2 tablets) every day at 08:00?"."""
-    about = "to" if _starts_with_verb(what) else "about"
     return said(
-        f"Remind you {about} {_phrase(what, dose)} {when}?",
+        f"Remind you {_linking_word(what)} {_phrase(what, dose)} {when}?",
         f"Ska jag påminna dig om {_phrase_sv(what, dose)} {swedish(when)}?",
     )
 
@@ -610,9 +624,7 @@ def set_reply(reminder: Reminder, now: datetime) -> Said:
     """ "I'll remind you to take your heart pills every day at 08:00."""
     when = reminder.schedule.describe(now)
     sv = f"Jag påminner dig om {_action_sv(reminder)} {when.sv}."
-    if _is_action(reminder):
-        return said(f"I'll remind you to {_action(reminder)} {when}.", sv)
-    return said(f"I'll remind you about {_action(reminder)} {when}.", sv)
+    return said(f"I'll remind you {_linking_word(reminder.what)} {_action(reminder)} {when}.", sv)
 
 
 def list_reply(reminders: Sequence[Reminder], now: datetime) -> str:

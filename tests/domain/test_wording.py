@@ -233,6 +233,26 @@ def test_reminder_words_in_both_languages() -> None:
     assert set_reply(pills, NOW) == "I'll remind you to take your heart pills (2 tablets) every day at 08:00."
 
 
+@pytest.mark.parametrize(
+    ("what", "english"),
+    [
+        ("the bins go out", "I'll remind you that the bins go out every Monday at 08:00."),
+        ("my grandson is coming", "I'll remind you that your grandson is coming every Monday at 08:00."),
+        ("the dentist", "I'll remind you about the dentist every Monday at 08:00."),
+        ("my eye drops", "I'll remind you about your eye drops every Monday at 08:00."),
+        ("put the bins out", "I'll remind you to put the bins out every Monday at 08:00."),
+    ],
+)
+def test_a_thing_said_as_a_sentence_is_read_back_with_that(what: str, english: str) -> None:
+    """ "Remind you about the bins go out" reads oddly to anyone; "that" fits a sentence."""
+    reminder = _reminder(what, rule="FREQ=WEEKLY;BYDAY=MO")
+    assert set_reply(reminder, NOW) == english
+    slots = Slots(what=what, start=reminder.schedule.first_at, recurrence="FREQ=WEEKLY;BYDAY=MO")
+    assert read_back(Intent.SET_REMINDER, slots, NOW, "Europe/Stockholm") == (
+        english.replace("I'll remind", "Remind").removesuffix(".") + "?"
+    )
+
+
 def test_did_i_take_it_answers_in_swedish_and_stays_careful_about_double_doses() -> None:
     pills = _reminder("take my heart pills", "heart pills")
     taken = Occurrence(
