@@ -50,6 +50,7 @@ _ORDINAL_DAY = re.compile(r"^[+-]?\d")
 _HORIZON_YEARS = 30
 _DAYS = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday"}
 _DAYS |= {"SA": "Saturday", "SU": "Sunday"}
+_WEEK_CODES = tuple(_DAYS)
 _MONTHS: tuple[str, ...] = (
     "January",
     "February",
@@ -136,9 +137,6 @@ def check_schedule(first_at: datetime, rule: str | None, timezone: str, min_inte
     return schedule
 
 
-_WEEK = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-
-
 def earlier_rule(rule: str, before: timedelta, at_hour: int | None = None) -> str | None:
     """The rule of a reminder that comes `before` ahead of each time of `rule` ("every Tuesday at 9,
     remind me the day before" is every Monday at 9), at `at_hour` when that is said ("the night
@@ -176,7 +174,7 @@ def _shift_days(parts: dict[str, str], days: int) -> bool:
     if parts["FREQ"] == "WEEKLY":
         if "BYDAY" in parts:
             parts["BYDAY"] = ",".join(
-                _WEEK[(_WEEK.index(code) - days) % 7] for code in parts["BYDAY"].split(",")
+                _WEEK_CODES[(_WEEK_CODES.index(code) - days) % 7] for code in parts["BYDAY"].split(",")
             )
         return True
     if "BYDAY" in parts or "," in parts.get("BYMONTHDAY", ""):
@@ -415,14 +413,14 @@ def _kept_each_day(parts: dict[str, str], per_day: int) -> list[int] | None:
 
 
 def _weekly(parts: dict[str, str], start: datetime, interval: int) -> Said:
-    codes = parts["BYDAY"].split(",") if "BYDAY" in parts else [list(_DAYS)[start.weekday()]]
+    codes = parts["BYDAY"].split(",") if "BYDAY" in parts else [_WEEK_CODES[start.weekday()]]
     ordered = [code for code in _DAYS if code in codes]
     if len(ordered) == 7:
         days = said("day", "dag")
     elif ordered == ["MO", "TU", "WE", "TH", "FR"]:
         days = said("weekday", "vardag")
     else:
-        names_sv = [WEEKDAYS_SV[list(_DAYS).index(code)] for code in ordered]
+        names_sv = [WEEKDAYS_SV[_WEEK_CODES.index(code)] for code in ordered]
         days = said(join([_DAYS[code] for code in ordered], "and"), join(names_sv, "och"))
     if interval == 1:
         return said(f"every {days}", f"varje {days.sv}")

@@ -14,6 +14,7 @@ from datetime import timedelta
 from itertools import islice
 
 from domain.party_size import NUMBER_WORDS
+from domain.timeexpr import part_of_day_hour
 
 _ME = r"(?:me|us)"
 _TIME_FOR = r"(?:that|when)\s+it'?s\s+time\s+(?:to|for)"
@@ -149,16 +150,13 @@ class Lead:
     at_hour: int | None = None
 
 
-_EVENING_BEFORE = {"night": 20, "evening": 19}
-
-
 def lead_time(text: str) -> Lead | None:
     """ "remind me an hour before", "the night before", "2 days early"."""
     match = _LEAD.search(text)
     if match is None:
         return None
     if match.group("day"):
-        return Lead(timedelta(days=1), _EVENING_BEFORE.get(match.group("day").lower()))
+        return Lead(timedelta(days=1), part_of_day_hour(match.group("day")))  # "night": 20, "day": None
     word = match.group("n").lower()
     if word.startswith("half"):
         count = 0.5

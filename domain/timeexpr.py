@@ -53,7 +53,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-__all__ = ["TimeExpr", "resolve"]
+__all__ = ["TimeExpr", "part_of_day_hour", "resolve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -688,6 +688,12 @@ _PARTS: dict[str, tuple[int, Cue]] = {
     "lunch": (12, "midday"), "luncheon": (12, "midday"),
     "tea": (17, "afternoon"), "dinner": (19, "evening"), "supper": (19, "evening"), "bed": (21, "evening"),
 }  # fmt: skip
+
+
+def part_of_day_hour(word: str) -> int | None:
+    """The hour a part of the day or a meal stands for ("night" 20, "breakfast" 8), else None."""
+    part = _PARTS.get(word.lower())
+    return part[0] if part else None
 
 
 @_rule(
