@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -117,7 +118,22 @@ class Schedule:
         """Plain words: "every day at 08:00", "tomorrow at 09:00" (with their Swedish)."""
         if self.rule is None:
             return describe_once(self.first_at, now, self.timezone)
-        return _describe_rule(parse_rule(self.rule), self.local_start)
+        parts = parse_rule(self.rule)
+        if "COUNT" in parts:
+            return self._describe_counted(self.rule, parts, now)
+        return _describe_rule(parts, self.local_start)
+
+    def _describe_counted(self, rule: str, parts: dict[str, str], now: datetime) -> Said:
+        """A rule that ends after COUNT times must not read as "every day": times all on one day read
+        as that day ("tomorrow at 09:00 and 19:00"), others say how many times."""
+        count = int(parts["COUNT"])
+        if count <= _ONE_DAY_MOST:
+            local = list(_compiled(rule, self.local_start, self.timezone))
+            if local and len({moment.date() for moment in local}) == 1:
+                return describe_once(self.first_at, now, self.timezone, more=local[1:])
+        every = _describe_rule(parts, self.local_start)
+        times = "once" if count == 1 else "twice" if count == 2 else f"{count} times"
+        return said(f"{every}, {times}", f"{every.sv}, {count} {'gång' if count == 1 else 'gånger'}")
 
 
 def check_schedule(first_at: datetime, rule: str | None, timezone: str, min_interval: float) -> Schedule:
@@ -316,13 +332,20 @@ def _transition_slack(instant: datetime, zone: ZoneInfo) -> timedelta:
 # ------------------------------------------------------------------------------------ plain words
 
 
-def describe_once(at: datetime, now: datetime, timezone: str) -> Said:
+_ONE_DAY_MOST = 24
+"""The most times a counted rule may hold and still be read as one day's list ("at 09:00 and 19:00")."""
+
+
+def describe_once(at: datetime, now: datetime, timezone: str, more: Sequence[datetime] = ()) -> Said:
     """'today at 09:00', 'tomorrow at 09:00', 'on Friday 27 Nov at 09:00', 'on Mon 4 Jan 2027 at 09:00'
-    (and the same in Swedish)."""
+    (and the same in Swedish); `more` are later times the same day, on the local clock."""
     zone = ZoneInfo(timezone)
     local = at.astimezone(zone)
     days = (local.date() - now.astimezone(zone).date()).days
     clock, klockan = f"at {local:%H:%M}", clock_sv(local)
+    if more:
+        times = [f"{moment:%H:%M}" for moment in (local, *more)]
+        clock, klockan = "at " + join(times, "and"), "kl. " + join(times, "och")
     if days == 0:
         return said(f"today {clock}", f"i dag {klockan}")
     if days == 1:

@@ -123,6 +123,7 @@ class _Recur:
     bymonthday: int | None = None
     hours: tuple[int, ...] = ()  # "twice a day"
     part: _Part | None = None  # "every morning"
+    count: int | None = None  # "tomorrow morning and evening": the rule ends after these
 
 
 @dataclass(frozen=True, slots=True)
@@ -1015,7 +1016,12 @@ def _times_of_day(hits: list[_Hit], text: str) -> tuple[list[Cue | None], list[_
     owner = _parts_of_clocks(timed, text)
     own = {clock: timed[part][1] for part, clock in owner.items()}
     free = [(i, part) for i, (_, part) in enumerate(timed) if part is not None and i not in owner]
-    fallback = free[0][1] if free else None
+    joins = {
+        i: [_gap_kind(text, timed[j - 1][0], timed[j][0]) for j in (i, i + 1) if 0 < j < len(timed)]
+        for i, _ in free
+    }
+    own_time = {i for i, _ in free if "and" in joins[i]}  # "at 8 and at night": night is not 8's part
+    fallback = next((part for i, part in free if i not in own_time), None)
     cues: list[Cue | None] = []
     for i, (_, part) in enumerate(timed):
         if part is None:
@@ -1024,11 +1030,10 @@ def _times_of_day(hits: list[_Hit], text: str) -> tuple[list[Cue | None], list[_
     listed: list[_Part] = []
     free_at = {i for i, _ in free}
     for i, part in free:
-        joins = [_gap_kind(text, timed[j - 1][0], timed[j][0]) for j in (i, i + 1) if 0 < j < len(timed)]
-        beside_free_part = i - 1 in free_at and joins[0] != "and"
+        beside_free_part = i - 1 in free_at and joins[i][0] != "and"
         if beside_free_part:
             continue  # the same time as the part before it
-        if "and" in joins or (not cues and not listed):
+        if i in own_time or (not cues and not listed):
             listed.append(part)
     return cues, listed
 
@@ -1180,6 +1185,8 @@ def _rrule(rule: _Recur, times: _Times) -> str:
     parts = [f"FREQ={rule.freq}"]
     if rule.interval > 1:
         parts.append(f"INTERVAL={rule.interval}")
+    if rule.count is not None:
+        parts.append(f"COUNT={rule.count}")
     if rule.bymonth is not None:
         parts.append(f"BYMONTH={rule.bymonth}")
     if rule.bymonthday is not None:
@@ -1231,12 +1238,43 @@ def _recur_value(found: _Found, when: _When) -> _Value | None:
     return _Value(start, recurrence=_rrule(rule, times), date_only=not times)
 
 
+def _habitual(found: _Found) -> bool:
+    """ "take my inhaler morning and night", "at breakfast and at dinner": parts of the day listed as
+    times with no day said are a habit, so every day. One start could keep only the first of them,
+    and a dose would be dropped without a word; the read-back says "every day", which a person who
+    meant once can refuse."""
+    if not found.listed_parts or found.days or found.ranges or any(p.day is not None for p in found.parts):
+        return False
+    return len(_recur_times(_Recur("DAILY"), found)) >= 2
+
+
+def _one_day_value(found: _Found, when: _When) -> _Value | None:
+    """ "tomorrow morning and evening", "this morning and tonight": each time listed on the day said
+    is kept, by a rule that ends after them (COUNT); times already past are left out."""
+    day = found.day()
+    if day is None or not found.listed_parts or found.ranges:
+        return None
+    times = _recur_times(_Recur("DAILY"), found)
+    ahead = tuple(t for t in times if when.ahead(when.local(day, *t)))
+    if len(times) < 2 or not ahead:
+        return None
+    first = when.local(day, *ahead[0])
+    if len(ahead) == 1:
+        return _Value(first)
+    return _Value(first, recurrence=_rrule(_Recur("DAILY", count=len(ahead)), ahead))
+
+
 def _value(found: _Found, when: _When) -> _Value | None:
     """The most telling hit decides: an offset, then a recurrence, a range, a clock, a part of day, a day."""
     if found.offsets:
         return _Value((when.now + found.offsets[0].delta).astimezone(when.zone))
     if found.recurs:
         return _recur_value(found, when)
+    if _habitual(found):
+        found.recurs.append(_Recur("DAILY"))
+        return _recur_value(found, when)
+    if (one_day := _one_day_value(found, when)) is not None:
+        return one_day
     if found.ranges:
         return _range_value(found, when)
     if found.clocks:

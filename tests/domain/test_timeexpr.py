@@ -295,7 +295,7 @@ def test_times_with_different_minutes_fire_at_exactly_those_times() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("take 2 in the morning and 2 at night", "2026-11-25 09:00"),  # "2" is a dose: no 02:00 or 14:00
+        ("take 2 in the morning and 2 at night", "2026-11-24 20:00"),  # "2" is a dose: no 02:00 or 14:00
         ("book a table for 6 in the evening", "2026-11-24 19:00"),  # a party, not 18:00
         ("tomorrow at 9 and 9 at night", "2026-11-25 09:00"),  # a one-off takes the first time
     ],
@@ -442,3 +442,75 @@ def test_long_input_does_not_backtrack() -> None:
     found = resolve("call my son " * 1000 + "tomorrow at 5", TUESDAY_10, STOCKHOLM)
     assert time.perf_counter() - started < 5.0
     assert found is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "first"),
+    [
+        (
+            "remind me to take my inhaler morning and night",
+            "FREQ=DAILY;BYHOUR=9,20;BYMINUTE=0",
+            "2026-11-24 20:00",
+        ),
+        (
+            "take my pills in the morning and at night",
+            "FREQ=DAILY;BYHOUR=9,20;BYMINUTE=0",
+            "2026-11-24 20:00",
+        ),
+        ("my tablets at breakfast and at dinner", "FREQ=DAILY;BYHOUR=8,19;BYMINUTE=0", "2026-11-24 19:00"),
+        ("take 2 in the morning and 2 at night", "FREQ=DAILY;BYHOUR=9,20;BYMINUTE=0", "2026-11-24 20:00"),
+        (
+            "remind me at 8 and at night to take my tablets",
+            "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=0",
+            "2026-11-24 20:00",
+        ),
+    ],
+)
+def test_parts_of_the_day_listed_with_no_day_said_are_every_day(text: str, rule: str, first: str) -> None:
+    """One start could keep only the first time, and a dose would be dropped without a word."""
+    result = _at(text)
+    assert result.recurrence == rule
+    assert _local(text) == first
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "first"),
+    [
+        ("tomorrow morning and evening", "FREQ=DAILY;COUNT=2;BYHOUR=9,19;BYMINUTE=0", "2026-11-25 09:00"),
+        (
+            "on saturday at breakfast and at dinner",
+            "FREQ=DAILY;COUNT=2;BYHOUR=8,19;BYMINUTE=0",
+            "2026-11-28 08:00",
+        ),
+        ("tomorrow at 8 and at night", "FREQ=DAILY;COUNT=2;BYHOUR=8,20;BYMINUTE=0", "2026-11-25 08:00"),
+    ],
+)
+def test_parts_of_the_day_listed_on_a_day_said_are_each_kept_that_day(
+    text: str, rule: str, first: str
+) -> None:
+    result = _at(text)
+    assert result.recurrence == rule
+    assert _local(text) == first
+    assert result.start is not None
+    start = result.start.astimezone(ZoneInfo(STOCKHOLM)).replace(tzinfo=None)
+    occurrences = list(rrulestr(rule, dtstart=start))
+    assert len(occurrences) == 2 and occurrences[0].date() == occurrences[1].date()
+
+
+def test_a_listed_time_already_past_today_is_left_out() -> None:
+    """Said at 10:00: "this morning" is gone, so only tonight is kept, as a one-off."""
+    result = _at("remind me this morning and tonight")
+    assert result.recurrence is None
+    assert _local("remind me this morning and tonight") == "2026-11-24 20:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("remind me in the morning to call the bank", "2026-11-25 09:00"),  # one part: once
+        ("every night before bed", "2026-11-24 20:00"),  # side by side: one time
+        ("at 8 and at 6", "2026-11-24 20:00"),  # clocks alone list no part: the first clock, once
+    ],
+)
+def test_a_single_time_or_bare_clocks_stay_as_they_were(text: str, expected: str) -> None:
+    assert _local(text) == expected

@@ -31,6 +31,7 @@ from domain.reminders import (
     set_reply,
     took_today_sentence,
 )
+from domain.slot_extraction import extract_slots
 from domain.slots import Slots
 from domain.speech import localize
 from domain.wording import Said, both_and, contact_sv, detect_language, said, you_form_sv
@@ -315,3 +316,23 @@ def test_every_fixed_reply_has_its_swedish() -> None:
     fixed.append(ProviderUnavailable.reply)
     assert [text for text in fixed if text not in SWEDISH] == []
     assert all(localize(text, "sv")[1] == "sv" for text in fixed)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "remind me to take my inhaler morning and night",
+            "Remind you to take your inhaler every day at 09:00 and 20:00?",
+        ),
+        (
+            "remind me to take my pills tomorrow at breakfast and at dinner",
+            "Remind you to take your pills tomorrow at 08:00 and 19:00?",
+        ),
+    ],
+)
+def test_each_dose_listed_is_in_the_read_back(text: str, words: str) -> None:
+    """Said from the message to the question: both times are read back, so neither is dropped unseen."""
+    now = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    slots = extract_slots(Intent.SET_REMINDER, text, now, "Europe/Stockholm")
+    assert read_back(Intent.SET_REMINDER, slots, now, "Europe/Stockholm") == words

@@ -140,11 +140,26 @@ def test_next_after_matches_a_plain_expansion_from_the_start() -> None:
         ),
         ("FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,6", "on a repeating schedule"),
         ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "on a repeating schedule"),
+        # a rule that ends never reads as "every day": one day's times read as that day
+        ("FREQ=DAILY;COUNT=2;BYHOUR=8,19;BYMINUTE=0", "tomorrow at 08:00 and 19:00"),
+        ("FREQ=DAILY;COUNT=3;BYHOUR=8,18;BYMINUTE=0,30;BYSETPOS=1,2,4", "tomorrow at 08:00, 08:30 and 18:30"),
+        ("FREQ=DAILY;COUNT=1", "tomorrow at 08:00"),
+        ("FREQ=DAILY;COUNT=5;BYHOUR=8;BYMINUTE=0", "every day at 08:00, 5 times"),
+        ("FREQ=WEEKLY;COUNT=2;BYDAY=MO", "every Monday at 08:00, twice"),
     ],
 )
 def test_schedules_in_plain_words(rule: str | None, words: str) -> None:
     schedule = check_schedule(_local(2026, 3, 27, 8), rule, "Europe/Stockholm", 60)
     assert schedule.describe(_local(2026, 3, 26, 12)) == words
+
+
+def test_a_rule_that_ends_is_said_so_in_swedish_too() -> None:
+    one_day = check_schedule(
+        _local(2026, 3, 27, 8), "FREQ=DAILY;COUNT=2;BYHOUR=8,19;BYMINUTE=0", "Europe/Stockholm", 60
+    )
+    five = check_schedule(_local(2026, 3, 27, 8), "FREQ=DAILY;COUNT=5", "Europe/Stockholm", 60)
+    assert one_day.describe(_local(2026, 3, 26, 12)).sv == "i morgon kl. 08:00 och 19:00"
+    assert five.describe(_local(2026, 3, 26, 12)).sv == "varje dag kl. 08:00, 5 gånger"
 
 
 @pytest.mark.parametrize(
