@@ -57,9 +57,10 @@ _LATER = re.compile(r"^(?:later(?:\s+on)?|again|too)\s+", re.I)
 _CUE_PATTERNS = tuple(re.compile(cue, re.I) for cue in _CUES)
 """In order of trust: "remember to tell me to take my insulin" is about the insulin."""
 _AHEAD = (
-    r"(?:the\s+(?P<day>day|night|evening)\s+before|"
+    r"(?:(?:on\s+)?the\s+(?P<day>day|night|evening)\s+before|"
     r"(?P<n>an?|one|two|three|four|five|six|half\s+an?|\d{1,2})\s+(?P<unit>minutes?|mins?|hours?|hrs?|days?)\s+"
-    r"(?:before(?:hand)?|early|earlier|ahead))\b"
+    r"(?:before(?:hand)?|early|earlier|ahead)|"
+    r"(?P<same>(?:that|the\s+same)\s+morning|on\s+the\s+(?:morning|day)(?!\s+before)))\b"
 )
 _END = re.compile(
     rf"\s*,?\s*\b{_AHEAD}|"
@@ -73,6 +74,9 @@ _END = re.compile(
 night before") or a new clause. A comma only ends it before a new clause, so "buy milk, eggs and
 bread" stays whole."""
 _LEAD = re.compile(rf"\b{_AHEAD}", re.I)
+_MORNING_OF = re.compile(r"\bremind\s+me\s+(?P<same>in\s+the\s+morning)(?:\s+please)?\s*[.!]?\s*$", re.I)
+"""A time said first, then "remind me in the morning": the morning of that day ("my grandson is
+coming on saturday at 11, remind me in the morning")."""
 _AHEAD_FIRST = re.compile(rf"^{_AHEAD}\s*", re.I)
 _EMPTY = re.compile(
     r"^(?:(?:it|that|this|them|then|me|now|later|again|when|morning|evening|night|tonight|today|tomorrow)?$|"
@@ -148,15 +152,21 @@ class Lead:
 
     before: timedelta
     at_hour: int | None = None
+    span: tuple[int, int] = (0, 0)
+    """Where the lead is said: its words name the reminder's time, not the event's ("at 3, remind me
+    in the morning" is 15:00, not 03:00), so the event's time is read without them."""
 
 
 def lead_time(text: str) -> Lead | None:
-    """ "remind me an hour before", "the night before", "2 days early"."""
-    match = _LEAD.search(text)
+    """ "remind me an hour before", "the night before", "2 days early", "that morning"."""
+    match = _LEAD.search(text) or _morning_of(text)
     if match is None:
         return None
+    if match.group("same"):
+        return Lead(timedelta(0), part_of_day_hour("morning"), match.span("same"))
+    span = match.span()
     if match.group("day"):
-        return Lead(timedelta(days=1), part_of_day_hour(match.group("day")))  # "night": 20, "day": None
+        return Lead(timedelta(days=1), part_of_day_hour(match.group("day")), span)  # "night": 20, "day": None
     word = match.group("n").lower()
     if word.startswith("half"):
         count = 0.5
@@ -164,8 +174,14 @@ def lead_time(text: str) -> Lead | None:
         count = 1 if word in ("a", "an") else NUMBER_WORDS.get(word) or int(word)
     unit = match.group("unit").lower()
     if unit.startswith("d"):
-        return Lead(timedelta(days=count))
-    return Lead(timedelta(hours=count) if unit.startswith("h") else timedelta(minutes=count))
+        return Lead(timedelta(days=count), span=span)
+    return Lead(timedelta(hours=count) if unit.startswith("h") else timedelta(minutes=count), span=span)
+
+
+def _morning_of(text: str) -> re.Match[str] | None:
+    """ "..., remind me in the morning" at the end, with something said first; alone it is just a time."""
+    match = _MORNING_OF.search(text)
+    return match if match and text[: match.start()].strip(" ,.;:-") else None
 
 
 def medicine(text: str, what: str | None) -> str | None:

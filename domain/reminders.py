@@ -577,13 +577,26 @@ def _is_action(reminder: Reminder) -> bool:
     return _starts_with_verb(reminder.what)
 
 
+_SAYS_WHEN = re.compile(
+    r"\d|\b(?:today|tonight|tomorrow|(?:mon|tues|wednes|thurs|fri|satur|sun)day|noon|midnight)\b", re.I
+)
+"""A thing that carries its own time ("the dentist on thursday at 2", said with "remind me the night
+before"): the reminder's time goes first, so the two times are not read as one."""
+
+
+def _when_and_what(what: str, about: str, about_sv: str, when: str) -> tuple[str, str]:
+    """ "to take your pills every day at 08:00", or "on Wednesday at 20:00 about the dentist on
+    thursday at 2" when the thing says a time of its own; English, then Swedish."""
+    if _SAYS_WHEN.search(what):
+        return f"{when} {_linking_word(what)} {about}", f"{swedish(when)} om {about_sv}"
+    return f"{_linking_word(what)} {about} {when}", f"om {about_sv} {swedish(when)}"
+
+
 def read_back_text(what: str, dose: str | None, when: str) -> Said:
     """The question before a reminder is set, in the words `set_reply` will confirm it with:
     "Remind you to take your heart pills (2 tablets) every day at 08:00?"."""
-    return said(
-        f"Remind you {_linking_word(what)} {_phrase(what, dose)} {when}?",
-        f"Ska jag påminna dig om {_phrase_sv(what, dose)} {swedish(when)}?",
-    )
+    en, sv = _when_and_what(what, _phrase(what, dose), _phrase_sv(what, dose), when)
+    return said(f"Remind you {en}?", f"Ska jag påminna dig {sv}?")
 
 
 def due_text(reminder: Reminder) -> Said:
@@ -623,8 +636,8 @@ def family_reply(reminder: Reminder) -> Said:
 def set_reply(reminder: Reminder, now: datetime) -> Said:
     """ "I'll remind you to take your heart pills every day at 08:00."""
     when = reminder.schedule.describe(now)
-    sv = f"Jag påminner dig om {_action_sv(reminder)} {when.sv}."
-    return said(f"I'll remind you {_linking_word(reminder.what)} {_action(reminder)} {when}.", sv)
+    en, sv = _when_and_what(reminder.what, _action(reminder), _action_sv(reminder), when)
+    return said(f"I'll remind you {en}.", f"Jag påminner dig {sv}.")
 
 
 def list_reply(reminders: Sequence[Reminder], now: datetime) -> str:

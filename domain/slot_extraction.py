@@ -41,7 +41,9 @@ _REF = re.compile(r"\b(?:ref(?:erence)?|booking\s+(?:number|code|id)|confirmatio
 
 def extract_slots(intent: Intent, text: str, now: datetime, timezone: str) -> Slots:
     """The slots the intent uses, as far as the text states them."""
-    when = resolve(text, now, timezone) if intent in _TIMED else None  # the costliest rule: only when used
+    lead = lead_time(text) if intent is Intent.SET_REMINDER else None
+    timed = _blanked(text, lead.span) if lead else text
+    when = resolve(timed, now, timezone) if intent in _TIMED else None  # the costliest rule: only when used
     rest = _without(text, when)
     slots = Slots()
     if intent in (
@@ -64,8 +66,10 @@ def extract_slots(intent: Intent, text: str, now: datetime, timezone: str) -> Sl
         slots.question = text.strip()[:1000] or None
     if intent in _TIMED and when is not None:
         _time_slots(slots, when, whole_day=intent in _FINDS_BOOKING)
-    if intent is Intent.SET_REMINDER and slots.start is not None and (lead := lead_time(text)):
+    if lead and when and slots.start is not None:
         _come_earlier(slots, slots.start, lead, now)
+        if slots.recurrence is None:
+            slots.what = _with_its_time(text, when, slots.what)
     return _within_limits(slots)
 
 
@@ -127,6 +131,19 @@ def _time_slots(slots: Slots, when: TimeExpr, *, whole_day: bool) -> None:
     slots.recurrence = when.recurrence
 
 
+def _blanked(text: str, span: tuple[int, int]) -> str:
+    """The text with a span turned to spaces: what follows keeps its offsets."""
+    start, end = span
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def _with_its_time(text: str, when: TimeExpr, what: str | None) -> str | None:
+    """A reminder that comes ahead of a one-off keeps the event's time in its words ("the dentist on
+    thursday at 2"): it rings at another time, and must still say when the thing is."""
+    whole = reminder_what(text)
+    return whole if whole and when.text in whole else what
+
+
 def _come_earlier(slots: Slots, start: datetime, lead: Lead, now: datetime) -> None:
     """ "remind me the day before": the reminder comes that much before the time said, on the wall
     clock; a repeating one every time. A rule that cannot be moved keeps the time said, which the
@@ -134,6 +151,8 @@ def _come_earlier(slots: Slots, start: datetime, lead: Lead, now: datetime) -> N
     earlier = start - lead.before  # aware arithmetic in one zone: wall-clock time
     if lead.at_hour is not None:  # "the night before"
         earlier = earlier.replace(hour=lead.at_hour, minute=0)
+    if earlier >= start:  # "that morning" of something at 08:00: not later than the thing itself
+        return
     if slots.recurrence is None:
         slots.start = earlier
         return

@@ -170,3 +170,54 @@ def test_a_repeating_reminder_that_cannot_be_moved_keeps_the_time_said() -> None
         Intent.SET_REMINDER, "remind me 10 minutes before 8:00 and 8:30 every day", NOW, ZONE
     )
     assert slots.recurrence == "FREQ=DAILY;BYHOUR=8;BYMINUTE=0,30"
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        # the lead's "morning" is the reminder's, not the event's: 3 is 15:00, never 03:00
+        ("my grandson is coming on saturday at 3, remind me in the morning", "2026-11-28T09:00:00+00:00"),
+        ("my grandson is coming on saturday at 11, remind me in the morning", "2026-11-28T09:00:00+00:00"),
+        ("the plumber comes on friday at 2, remind me that morning", "2026-11-27T09:00:00+00:00"),
+        ("remind me on the day, my hospital appointment is on the 3rd at 10:30", "2026-12-03T09:00:00+00:00"),
+        ("dentist at 9 on thursday, remind me the night before", "2026-11-25T20:00:00+00:00"),
+        # no earlier than the thing itself, and a morning said alone is just a time
+        ("the taxi comes at 7 tomorrow, remind me in the morning", "2026-11-23T07:00:00+00:00"),
+        ("remind me in the morning to call the bank", "2026-11-23T09:00:00+00:00"),
+    ],
+)
+def test_a_reminder_on_the_morning_of_the_day_comes_that_morning(text: str, start: str) -> None:
+    slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
+    assert slots.start == datetime.fromisoformat(start), text
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "words"),
+    [
+        (
+            "i have the dentist on thursday at 2, remind me the night before",
+            "the dentist on thursday at 2",
+            "Remind you on Wednesday (25 Nov) at 20:00 about the dentist on thursday at 2?",
+        ),
+        (
+            "my grandson is coming on saturday at 3, remind me in the morning",
+            "my grandson is coming on saturday at 3",
+            "Remind you on Saturday (28 Nov) at 09:00 that your grandson is coming on saturday at 3?",
+        ),
+        (
+            "remind me on the day before my eye test on friday at 10",
+            "my eye test on friday at 10",
+            "Remind you on Thursday (26 Nov) at 10:00 about your eye test on friday at 10?",
+        ),
+        (  # a repeating thing needs no time in its words: every Tuesday says it
+            "the bins go out every tuesday, remind me the night before",
+            "the bins go out",
+            "Remind you that the bins go out every Monday at 20:00?",
+        ),
+    ],
+)
+def test_a_reminder_ahead_of_a_one_off_still_says_when_the_thing_is(text: str, what: str, words: str) -> None:
+    """It rings at another time than the thing it is about, so it must say when the thing is."""
+    slots = extract_slots(Intent.SET_REMINDER, text, NOW, ZONE)
+    assert slots.what == what
+    assert read_back(Intent.SET_REMINDER, slots, NOW, ZONE) == words

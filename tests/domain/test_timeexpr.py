@@ -3,6 +3,7 @@ spelled out (DST, "next Tuesday at 3", "a week from today", bare hours, spans)."
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,7 +63,8 @@ def test_recurrences_expand_with_dateutil_from_their_start(case: dict[str, Any])
     result = run_case(case)
     assert result is not None and result.start is not None and result.recurrence is not None
     occurrences = list(rrulestr(result.recurrence, dtstart=result.start)[:3])
-    assert len(occurrences) == 3
+    count = re.search(r"COUNT=(\d+)", result.recurrence)
+    assert len(occurrences) == min(3, int(count[1]) if count else 3)
     local = result.start.replace(tzinfo=None)
     exists = result.start.astimezone(UTC).astimezone(result.start.tzinfo).replace(tzinfo=None) == local
     if "BYHOUR" not in result.recurrence or local.hour in _byhour(result.recurrence):

@@ -242,6 +242,11 @@ def test_reminder_words_in_both_languages() -> None:
         ("the dentist", "I'll remind you about the dentist every Monday at 08:00."),
         ("my eye drops", "I'll remind you about your eye drops every Monday at 08:00."),
         ("put the bins out", "I'll remind you to put the bins out every Monday at 08:00."),
+        # a thing with its own time: the reminder's time first, so the two are not read as one
+        (
+            "the dentist on thursday at 2",
+            "I'll remind you every Monday at 08:00 about the dentist on thursday at 2.",
+        ),
     ],
 )
 def test_a_thing_said_as_a_sentence_is_read_back_with_that(what: str, english: str) -> None:
