@@ -92,6 +92,8 @@ _SAID_BEFORE = re.compile(
     re.I,
 )
 """The thing said first, the request after: "the bins go out tonight, remind me"."""
+_DANGLING_VERB = re.compile(r"\s+(?:is|are|was|were)$", re.I)
+"""Left when the time is cut out of "bin day is every tuesday": the thing is "bin day"."""
 _FILLER = re.compile(
     r"^(?:(?:can|could|will|would)\s+you|please|oh|well|so|ok(?:ay)?|right|yes|hi|hello|hey|and|also)$", re.I
 )
@@ -141,7 +143,7 @@ def _said_before(text: str) -> str | None:
     match = _SAID_BEFORE.match(text[:_LONGEST])
     if match is None:
         return None
-    said = match.group("w").strip(" ,.;:-")
+    said = _DANGLING_VERB.sub("", match.group("w").strip(" ,.;:-"))
     return None if not said or _EMPTY.match(said) or _ASKS_AGAIN.match(said) or _FILLER.match(said) else said
 
 

@@ -209,6 +209,11 @@ def test_a_reminder_on_the_morning_of_the_day_comes_that_morning(text: str, star
             "my eye test on friday at 10",
             "Remind you on Thursday (26 Nov) at 10:00 about your eye test on friday at 10?",
         ),
+        (
+            "bin day is every tuesday morning, remind me the day before",
+            "bin day",  # not "bin day is": the time was cut from after "is"
+            "Remind you about bin day every Monday at 09:00?",
+        ),
         (  # a repeating thing needs no time in its words: every Tuesday says it
             "the bins go out every tuesday, remind me the night before",
             "the bins go out",
