@@ -205,3 +205,24 @@ async def test_a_one_off_reminder_fires_once_and_finishes(providers: Providers) 
            WHERE o.reminder_id = $1""",
         reminder.id,
     )
+
+
+async def test_a_rule_that_ends_fires_its_times_and_then_finishes(providers: Providers) -> None:
+    """ "tomorrow morning and evening" is a rule with COUNT: after its last time the reminder is
+    finished, not left waiting for a time that never comes. Both times are past here: the scheduler
+    was away, so the earlier is recorded missed and the later one fires."""
+    user = await make_user(providers)
+    now = datetime.now(UTC).replace(microsecond=0)
+    reminder = await add_reminder(
+        providers, user, first_at=now - timedelta(minutes=15), rule="FREQ=MINUTELY;INTERVAL=10;COUNT=2"
+    )
+    store = PostgresReminderScheduler(providers.pool)
+    rules = FiringRules(catch_up=timedelta(minutes=30))
+    fired = await store.fire_due(500, lambda due, at: plan_firing(due, at, rules))
+    assert (fired.fired, fired.missed) == (1, 1)
+    occurrences = await _occurrences(providers, reminder.id)
+    assert [o["due_at"] for o in occurrences] == [now - timedelta(minutes=15), now - timedelta(minutes=5)]
+    state = await rows(providers, "SELECT status, next_due_at FROM reminders WHERE id = $1", reminder.id)
+    assert (state[0]["status"], state[0]["next_due_at"]) == ("finished", None)
+    again = await store.fire_due(500, lambda due, at: plan_firing(due, at, rules))
+    assert again.claimed == 0
