@@ -1112,8 +1112,9 @@ def _day_value(found: _Found, when: _When) -> _Value:
 
 def _merged_recur(found: _Found) -> tuple[_Recur, date | None]:
     """One rule from all recurrence hits, completed by a named day ("every week on Tuesday"); a day that
-    does not fit the rule is where it starts ("every day at 8 starting Monday")."""
-    rule = found.recurs[0]
+    does not fit the rule is where it starts ("every day at 8 starting Monday"). With no rule said
+    (times listed as a habit, see _listed_value) it is every day."""
+    rule = found.recurs[0] if found.recurs else _Recur("DAILY")
     for other in found.recurs[1:]:
         rule = replace(
             rule,
@@ -1238,30 +1239,24 @@ def _recur_value(found: _Found, when: _When) -> _Value | None:
     return _Value(start, recurrence=_rrule(rule, times), date_only=not times)
 
 
-def _habitual(found: _Found) -> bool:
-    """ "take my inhaler morning and night", "at breakfast and at dinner": parts of the day listed as
-    times with no day said are a habit, so every day. One start could keep only the first of them,
-    and a dose would be dropped without a word; the read-back says "every day", which a person who
-    meant once can refuse."""
-    if not found.listed_parts or found.days or found.ranges or any(p.day is not None for p in found.parts):
-        return False
-    return len(_recur_times(_Recur("DAILY"), found)) >= 2
-
-
-def _one_day_value(found: _Found, when: _When) -> _Value | None:
-    """ "tomorrow morning and evening", "this morning and tonight": each time listed on the day said
-    is kept, by a rule that ends after them (COUNT); times already past are left out."""
-    day = found.day()
-    if day is None or not found.listed_parts or found.ranges:
+def _listed_value(found: _Found, when: _When) -> _Value | None:
+    """Parts of the day listed as times ("my inhaler morning and night", "at breakfast and at dinner")
+    with no rule said. With no day said they are a habit, so every day: one start could keep only the
+    first, and a dose would be dropped without a word (the read-back says "every day", which someone
+    who meant once can refuse). On a day said ("tomorrow morning and evening") each is kept that day
+    only, by a rule that ends after them (COUNT); times already past are left out."""
+    if not found.listed_parts or found.ranges:
         return None
     times = _recur_times(_Recur("DAILY"), found)
-    ahead = tuple(t for t in times if when.ahead(when.local(day, *t)))
-    if len(times) < 2 or not ahead:
+    day = found.day()
+    if len(times) < 2:
         return None
-    first = when.local(day, *ahead[0])
-    if len(ahead) == 1:
-        return _Value(first)
-    return _Value(first, recurrence=_rrule(_Recur("DAILY", count=len(ahead)), ahead))
+    if day is None:
+        return _recur_value(found, when)
+    ahead = tuple(t for t in times if when.ahead(when.local(day, *t)))
+    if len(ahead) < 2:
+        return _Value(when.local(day, *ahead[0])) if ahead else None
+    return _Value(when.local(day, *ahead[0]), recurrence=_rrule(_Recur("DAILY", count=len(ahead)), ahead))
 
 
 def _value(found: _Found, when: _When) -> _Value | None:
@@ -1270,11 +1265,8 @@ def _value(found: _Found, when: _When) -> _Value | None:
         return _Value((when.now + found.offsets[0].delta).astimezone(when.zone))
     if found.recurs:
         return _recur_value(found, when)
-    if _habitual(found):
-        found.recurs.append(_Recur("DAILY"))
-        return _recur_value(found, when)
-    if (one_day := _one_day_value(found, when)) is not None:
-        return one_day
+    if (listed := _listed_value(found, when)) is not None:
+        return listed
     if found.ranges:
         return _range_value(found, when)
     if found.clocks:
